@@ -1,0 +1,125 @@
+# SADI-Net (Gao et al., arXiv 2311.05323): Receptive Fortified hourglass +
+# Spatial Fusion Module + Distribution Learning Module, MPII, paper settings
+# (Sec. IV-C): Adam lr 1e-3, x0.1 at epochs 170 and 200, 210 epochs, rotation
+# +-80 deg, scale 0.5-1.5, flip 0.5. Loss (1 - chi) L(H1) + chi L(H2), chi =
+# sigma_hat (Eq. 8, Table 5 second row). Validation: single scale + flip
+# (Tables 3-5); the six-scale + flip test of Table 1 is the _ms6-flip-test
+# config.
+_base_ = ['../_base_/default_runtime.py']
+
+train_cfg = dict(max_epochs=210, val_interval=10)
+optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-3))
+param_scheduler = [
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=210,
+        milestones=[170, 200],
+        gamma=0.1,
+        by_epoch=True)
+]
+# paper: two RTX 3090, batch size not given
+auto_scale_lr = dict(base_batch_size=64)
+default_hooks = dict(checkpoint=dict(save_best='PCK', rule='greater'))
+
+codec = dict(
+    type='MSRAHeatmap', input_size=(256, 256), heatmap_size=(64, 64), sigma=2)
+# Training targets: the same MSRA heatmaps plus mu_g of Eq. 4 (keypoints
+# normalised by the input size), from one encoder (MMPose's GenerateTarget
+# cannot combine two encoders that both emit keypoint_weights).
+target_codec = dict(
+    type='IntegralRegressionLabel',
+    input_size=(256, 256),
+    heatmap_size=(64, 64),
+    sigma=2,
+    normalize=False)
+
+model = dict(
+    type='TopdownPoseEstimator',
+    data_preprocessor=dict(
+        type='PoseDataPreprocessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True),
+    backbone=dict(
+        type='RFMHourglassNet',
+        num_keypoints=16,
+        num_stacks=1,
+        dilation=2,
+        se_ratio=16,
+        level_channels=(64, 128, 256, 512)),
+    head=dict(
+        type='DLMHead',
+        out_channels=16,
+        num_stacks=1,
+        sfm=dict(
+            type='SpatialFusionModule',
+            in_channels=(64, 128, 256, 512),
+            mid_channels=256,
+            head_channels=(128, 256, 512, 1024)),
+        loss=dict(type='KeypointMSELoss', use_target_weight=True),
+        dist_loss=dict(
+            type='RLELoss', use_target_weight=True,
+            q_distribution='gaussian'),
+        rle_loss_weight=1e-3,
+        chi='sigma',
+        decoder=codec),
+    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
+
+dataset_type = 'MpiiDataset'
+data_mode = 'topdown'
+data_root = 'data/mpii/'
+
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='RandomFlip', direction='horizontal', prob=0.5),
+    dict(
+        type='RandomBBoxTransform',
+        shift_prob=0,
+        scale_factor=(0.5, 1.5),
+        rotate_factor=80),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='GenerateTarget', encoder=target_codec),
+    dict(type='PackPoseInputs')
+]
+val_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='PackPoseInputs')
+]
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_mode=data_mode,
+        ann_file='annotations/mpii_train.json',
+        data_prefix=dict(img='images/'),
+        pipeline=train_pipeline,
+    ))
+val_dataloader = dict(
+    batch_size=32,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_mode=data_mode,
+        ann_file='annotations/mpii_val.json',
+        headbox_file=f'{data_root}annotations/mpii_gt_val.mat',
+        data_prefix=dict(img='images/'),
+        test_mode=True,
+        pipeline=val_pipeline,
+    ))
+test_dataloader = val_dataloader
+
+val_evaluator = dict(type='MpiiPCKAccuracy')
+test_evaluator = val_evaluator

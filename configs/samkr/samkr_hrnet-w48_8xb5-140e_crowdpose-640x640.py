@@ -1,0 +1,33 @@
+# SAMKR, HRNet-W48, CrowdPose 640x640 (Table 5): COCO schedule (Sec. IV-D),
+# DEKR's heatmap loss, metric as MMPose's DEKR CrowdPose.
+_base_ = [
+    'mmpose::body_2d_keypoint/dekr/crowdpose/dekr_hrnet-w48_8xb5-300e_crowdpose-640x640.py'  # noqa: E501
+]
+
+# Restated from ../_base_/default_runtime.py (see the COCO W32 config).
+custom_imports = dict(imports=['mmpose_attn'], allow_failed_imports=False)
+custom_hooks = [
+    dict(type='SyncBuffersHook'),
+    dict(type='CheckpointCompatibilityHook'),
+]
+
+train_cfg = dict(max_epochs=140, val_interval=10)
+param_scheduler = [
+    dict(
+        type='LinearLR', begin=0, end=500, start_factor=0.001,
+        by_epoch=False),  # warm-up
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=140,
+        milestones=[90, 120],
+        gamma=0.1,
+        by_epoch=True)
+]
+
+model = dict(
+    head=dict(
+        type='SAMKRHead',
+        num_displacement_filters_per_keypoint=16,
+        num_subspaces=8,
+        num_adaptive_blocks=1))

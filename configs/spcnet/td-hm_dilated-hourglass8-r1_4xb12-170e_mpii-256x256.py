@@ -1,0 +1,8 @@
+# Table 1 "DHM, R=1": 8 stacked Dilated Hourglass Modules with dilation 1,
+# heatmap of the last stack, no SIM.
+_base_ = ['./spcnet_dilated-hourglass8-r2_4xb12-170e_mpii-256x256.py']
+
+model = dict(
+    backbone=dict(num_downsamples=2, dilated_blocks=True, dilation=1),
+    neck=None,
+    head=dict(use_fused=False))

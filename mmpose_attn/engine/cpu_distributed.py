@@ -1,0 +1,59 @@
+"""Let mmengine 0.10.7's ``--launcher pytorch`` run on machines without CUDA
+(``env_cfg.dist_cfg.backend=gloo``), installed at import.
+
+mmengine assumes a GPU per process: ``_init_dist_pytorch`` calls
+``torch.cuda.set_device(local_rank)`` ("Found no NVIDIA driver") and
+``Runner.wrap_model`` gives DDP ``device_ids=[local_rank]``, which PyTorch
+rejects for CPU modules ("device_ids ... only work with ... GPU modules").
+Where CUDA is unavailable we skip the ``set_device`` and wrap CPU modules with
+``device_ids=None``, the form PyTorch asks for; with CUDA nothing changes.
+"""
+import functools
+
+import torch
+from mmengine.dist import utils as dist_utils
+from mmengine.model.wrappers import MMDistributedDataParallel
+
+
+def _without_cuda_set_device(init_dist_pytorch):
+
+    @functools.wraps(init_dist_pytorch)
+    def wrapper(*args, **kwargs):
+        if torch.cuda.is_available():
+            return init_dist_pytorch(*args, **kwargs)
+        # no GPU to bind the rank to: let the CPU process group form
+        set_device = torch.cuda.set_device
+        torch.cuda.set_device = lambda device: None
+        try:
+            return init_dist_pytorch(*args, **kwargs)
+        finally:
+            torch.cuda.set_device = set_device
+
+    return wrapper
+
+
+def _cpu_device_ids(ddp_init):
+
+    @functools.wraps(ddp_init)
+    def wrapper(self, module, *args, **kwargs):
+        on_cpu = all(p.device.type == 'cpu' for p in module.parameters())
+        if on_cpu and not torch.cuda.is_available():
+            kwargs['device_ids'] = None
+            kwargs.pop('output_device', None)
+        ddp_init(self, module, *args, **kwargs)
+
+    return wrapper
+
+
+def install() -> None:
+    """Patch mmengine once (idempotent)."""
+    if getattr(dist_utils, '_mmpose_attn_cpu_dist', False):
+        return
+    dist_utils._init_dist_pytorch = _without_cuda_set_device(
+        dist_utils._init_dist_pytorch)
+    MMDistributedDataParallel.__init__ = _cpu_device_ids(
+        MMDistributedDataParallel.__init__)
+    dist_utils._mmpose_attn_cpu_dist = True
+
+
+install()

@@ -1,0 +1,2 @@
+# Each import registers its module into mmpose.registry.
+from .checkpoint_compatibility import CheckpointCompatibilityHook  # noqa: F401

@@ -1,0 +1,185 @@
+"""Receptive Fortified hourglass of SADI-Net (Gao et al., arXiv 2311.05323,
+Sec. III-B, Fig. 3)."""
+from typing import NamedTuple, Optional, Sequence, Tuple
+
+import torch.nn as nn
+from mmcv.cnn import ConvModule
+from torch import Tensor
+
+from mmpose.models.backbones.resnet import BasicBlock
+from mmpose.models.backbones.utils import SELayer
+from mmpose.registry import MODELS
+from .dilated_hourglass import DilatedHourglassNet
+
+
+class ReceptiveFortifiedModule(BasicBlock):
+    """Receptive Fortified Module: the dilated residual block of Fig. 3(a).
+
+    MMPose's :class:`BasicBlock` (two 3x3 convs + shortcut, Fig. 3(b)) with a
+    parallel dilated 3x3 conv (Eq. 1, dilation ``b``) whose output is added to
+    the two-conv branch; the sum goes through an SE block ("the output is
+    then obtained from the SE block") before the shortcut is added, as in
+    SE-ResNet:
+
+        out = ReLU(SE(BN(conv3x3(ReLU(BN(conv3x3(x))))) + BN(dconv3x3_b(x)))
+                   + shortcut(x))
+
+    With ``branch_dilation=None`` and ``se_ratio=None`` it is exactly
+    :class:`BasicBlock`.
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels; a 1x1 conv-BN shortcut is used
+            when they differ from ``in_channels``.
+        branch_dilation (int, optional): Dilation ``b`` of the parallel conv
+            (the paper gives no value; default 2). ``None``: no branch.
+        se_ratio (int, optional): SE squeeze ratio (16 as in SE-Net).
+            ``None``: no SE block.
+        norm_cfg (dict): Norm layer config.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 branch_dilation: Optional[int] = 2,
+                 se_ratio: Optional[int] = 16,
+                 norm_cfg: dict = dict(type='BN'),
+                 init_cfg=None):
+        downsample = None
+        if in_channels != out_channels:
+            downsample = ConvModule(
+                in_channels,
+                out_channels,
+                1,
+                bias=False,
+                norm_cfg=norm_cfg,
+                act_cfg=None)
+        super().__init__(
+            in_channels,
+            out_channels,
+            downsample=downsample,
+            norm_cfg=norm_cfg,
+            init_cfg=init_cfg)
+        self.branch_dilation = branch_dilation
+        self.dilated_conv = None
+        if branch_dilation is not None:
+            self.dilated_conv = ConvModule(
+                in_channels,
+                out_channels,
+                3,
+                padding=branch_dilation,
+                dilation=branch_dilation,
+                bias=False,
+                norm_cfg=norm_cfg,
+                act_cfg=None)
+        self.se = None
+        if se_ratio is not None:
+            self.se = SELayer(out_channels, ratio=se_ratio)
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.norm2(self.conv2(self.relu(self.norm1(self.conv1(x)))))
+        if self.dilated_conv is not None:
+            out = out + self.dilated_conv(x)
+        if self.se is not None:
+            out = self.se(out)
+        return self.relu(out + identity)
+
+
+class RFMHourglassOutput(NamedTuple):
+    """Output of :class:`RFMHourglassNet`: the fields of
+    :class:`HourglassOutput` plus ``features`` = (F_1, ..., F_N), the last
+    stack's decoder features, highest resolution first (64, 32, 16, 8 px for
+    a 256x256 input) projected to ``level_channels``."""
+    heatmaps: Tuple[Tensor, ...]
+    levels: Tuple[Tuple[Tensor, ...], ...]
+    stack_feats: Tuple[Tensor, ...]
+    features: Tuple[Tensor, ...]
+
+
+@MODELS.register_module()
+class RFMHourglassNet(DilatedHourglassNet):
+    """Stacked hourglass built from Receptive Fortified Modules (Sec. III-B).
+
+    A :class:`DilatedHourglassNet` whose residual units (stem, every
+    hourglass level, stack outputs) are :class:`ReceptiveFortifiedModule`;
+    the geometry defaults to the classic hourglass (Sec. III-A: four 2x
+    poolings, decoder levels at 8, 16, 32, 64 px for a 256x256 input). The
+    last stack's heatmaps are H_1 (Sec. III-B); its decoder features, highest
+    resolution first, are projected by 1x1 conv-BN-ReLU to
+    ``level_channels`` (64, 128, 256, 512: the F_1..F_4 of Sec. III-C, whose
+    widths the paper states while the hourglass keeps one width) for the
+    Spatial Fusion Module.
+
+    Args:
+        num_keypoints (int): Heatmap channels.
+        num_stacks (int): Stacked hourglasses (the paper does not say; its
+            baseline, 88.9 PCKh in Table 3, is MMPose's one-stack hourglass).
+            Default: 1.
+        num_downsamples (int): Pooled levels (4 = classic). Default: 4.
+        dilated_blocks (bool): See :class:`DilatedHourglassNet`; every unit is
+            an RFM either way. Default: False.
+        dilation (int): ``b`` of the RFM's parallel conv (Eq. 1; the paper
+            gives no value). Default: 2.
+        se_ratio (int, optional): SE squeeze ratio of the RFM; ``None``: no
+            SE block.
+        dilated_branch (bool): The RFM's parallel dilated conv. ``False``
+            with ``se_ratio=None`` gives a hourglass of plain basic blocks
+            (Fig. 3(b), the paper's Table 3 baseline). Default: True.
+        level_channels (Sequence[int], optional): Widths of F_1..F_N (N <=
+            depth, outermost levels). ``None``: no ``features``.
+        rfm (bool): ``False`` keeps the parent's (Newell) bottlenecks, for the
+            "Hourglass + SFM-DLM" ablation (Table 4). Default: True.
+        **kwargs: Other :class:`DilatedHourglassNet` arguments.
+    """
+
+    def __init__(self,
+                 num_keypoints: int,
+                 num_stacks: int = 1,
+                 num_downsamples: int = 4,
+                 dilated_blocks: bool = False,
+                 dilation: int = 2,
+                 se_ratio: Optional[int] = 16,
+                 level_channels: Optional[Sequence[int]] = (64, 128, 256,
+                                                            512),
+                 rfm: bool = True,
+                 dilated_branch: bool = True,
+                 **kwargs):
+        # make_block runs inside the parent's __init__.
+        self.se_ratio = se_ratio
+        self.dilated_branch = dilated_branch
+        self.rfm = rfm
+        super().__init__(
+            num_keypoints,
+            num_stacks=num_stacks,
+            num_downsamples=num_downsamples,
+            dilation=dilation,
+            dilated_blocks=dilated_blocks,
+            **kwargs)
+        self.level_channels = tuple(level_channels or ())
+        if len(self.level_channels) > self.depth:
+            raise ValueError(
+                f'{type(self).__name__}: {len(self.level_channels)} '
+                f'level_channels for a depth-{self.depth} hourglass')
+        self.level_projections = nn.ModuleList(
+            ConvModule(self.feat_channels, c, 1, norm_cfg=self.norm_cfg)
+            for c in self.level_channels)
+
+    def make_block(self, in_channels: int, out_channels: int,
+                   kind: str) -> nn.Module:
+        if not self.rfm:
+            return super().make_block(in_channels, out_channels, kind)
+        return ReceptiveFortifiedModule(
+            in_channels,
+            out_channels,
+            branch_dilation=self.dilation if self.dilated_branch else None,
+            se_ratio=self.se_ratio,
+            norm_cfg=self.norm_cfg)
+
+    def forward(self, x: Tensor) -> RFMHourglassOutput:
+        out = super().forward(x)
+        outermost_first = [stacks[-1] for stacks in reversed(out.levels)]
+        features = tuple(
+            proj(f)
+            for proj, f in zip(self.level_projections, outermost_first))
+        return RFMHourglassOutput(*out, features=features)

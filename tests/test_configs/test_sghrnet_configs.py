@@ -1,0 +1,163 @@
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+from mmengine.runner.checkpoint import load_checkpoint
+from mmpose.registry import MODELS
+
+from mmpose_attn.models.backbones import SGHRNet
+from mmpose_attn.models.heads import SGHeatmapHead
+
+CONFIG_DIR = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
+    'sghrnet')
+CONFIGS = sorted(
+    osp.basename(p) for p in glob.glob(osp.join(CONFIG_DIR, '*.py')))
+TINY = 'sghrnet_hrnet-tiny_1xb2-1e_coco-128x96.py'
+COCO = 'sghrnet_hrnet-w32_1xb32-210e_coco-256x192.py'
+MPII = {
+    3: 'sghrnet-r3_hrnet-w32_1xb32-210e_mpii-256x256.py',
+    5: 'sghrnet_hrnet-w32_1xb32-210e_mpii-256x256.py',
+    9: 'sghrnet-r9_hrnet-w32_1xb32-210e_mpii-256x256.py',
+}
+
+
+def _load(name):
+    return Config.fromfile(osp.join(CONFIG_DIR, name))
+
+
+def _transform(pipeline, type_):
+    found = [t for t in pipeline if t['type'] == type_]
+    assert len(found) == 1, f'{type_} not in pipeline'
+    return found[0]
+
+
+def test_config_set_is_complete():
+    assert {TINY, COCO, *MPII.values()} <= set(CONFIGS)
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_config_builds(name):
+    cfg = _load(name)
+    assert cfg.default_scope == 'mmpose'
+    assert 'mmpose_attn' in cfg.custom_imports['imports']
+    cfg.model.backbone.init_cfg = None  # no download in tests
+    model = MODELS.build(cfg.model)
+    assert isinstance(model.backbone, SGHRNet)
+    assert isinstance(model.head, SGHeatmapHead)
+    # the target codec and the decoder are the same SegmentationHeatmap
+    target = _transform(cfg.train_dataloader.dataset.pipeline,
+                        'GenerateTarget')['encoder']
+    assert target == cfg.codec == cfg.model.head.decoder
+    assert target['type'] == 'SegmentationHeatmap'
+    assert [w // 4 for w in target['input_size']] == list(
+        target['heatmap_size'])
+
+
+def test_paper_training_settings():
+    """Sec. 4.3 and Eq. 3/7 of the paper."""
+    cfg = _load(COCO)
+    assert cfg.optim_wrapper.optimizer == dict(type='Adam', lr=1e-3)
+    assert cfg.param_scheduler == [
+        dict(
+            type='MultiStepLR',
+            begin=0,
+            end=210,
+            milestones=[170, 200],
+            gamma=0.1,
+            by_epoch=True)
+    ]
+    assert cfg.train_cfg.max_epochs == 210
+    assert cfg.train_dataloader.batch_size == 32
+    assert cfg.auto_scale_lr.base_batch_size == 32
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    aug = _transform(pipeline, 'RandomBBoxTransform')
+    assert aug.rotate_factor == 45 and aug.scale_factor == (0.65, 1.35)
+    assert _transform(pipeline, 'RandomFlip').direction == 'horizontal'
+    assert cfg.codec.sigma == 2 and cfg.codec.radius == 5
+    assert cfg.codec.input_size == (192, 256)
+    losses = cfg.model.head.loss
+    assert losses.type == 'DWALoss'
+    assert losses.losses.seg.loss_weight == 0.002
+    assert cfg.model.test_cfg.flip_test
+    assert cfg.model.backbone.init_cfg.type == 'Pretrained'
+    assert cfg.val_dataloader.dataset.bbox_file.endswith(
+        'COCO_val2017_detections_AP_H_56_person.json')
+
+
+@pytest.mark.parametrize('radius', sorted(MPII))
+def test_mpii_radius_ablation(radius):
+    cfg = _load(MPII[radius])
+    enc = _transform(cfg.train_dataloader.dataset.pipeline,
+                     'GenerateTarget')['encoder']
+    assert enc.radius == radius and enc.input_size == (256, 256)
+    assert cfg.model.head.out_channels == 16
+    assert cfg.val_dataloader.dataset.type == 'MpiiDataset'
+    assert cfg.val_dataloader.dataset.bbox_file is None
+    assert cfg.val_evaluator == dict(type='MpiiPCKAccuracy')
+
+
+class _DWAProbe(Hook):
+    """Records the DWA state the first training step sees."""
+
+    def __init__(self):
+        self.states = []
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        loss = runner.model.head.loss_module
+        self.states.append((loss.loss_history.clone(), loss.num_steps.item()))
+
+
+def _tiny_cfg(samples_root, work_dir):
+    cfg = _load(TINY)
+    root = osp.join(samples_root, 'coco') + osp.sep
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = root
+    for loader in ('val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.bbox_file = root + 'test_coco_det_AP_H_56.json'
+    for evaluator in ('val_evaluator', 'test_evaluator'):
+        cfg[evaluator].ann_file = root + 'test_coco.json'
+    cfg.work_dir = str(work_dir)
+    cfg.visualizer.vis_backends = []
+    return cfg
+
+
+def _no_val(cfg):
+    # the test step below covers evaluation; skip it after training
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    return cfg
+
+
+def test_tiny_train_test_and_resume(samples_root, tmp_path):
+    torch.manual_seed(0)
+    runner = Runner.from_cfg(_no_val(_tiny_cfg(samples_root, tmp_path)))
+    runner.train()
+    dwa = runner.model.head.loss_module
+    steps = dwa.num_steps.item()
+    assert steps == runner.iter > 2
+    assert torch.isfinite(dwa.loss_history).all()
+    assert not torch.equal(dwa.task_weights, torch.ones(2))
+
+    metrics = runner.test()
+    assert 0 <= metrics['coco/AP'] <= 1
+
+    ckpt = str(tmp_path / 'epoch_1.pth')
+    fresh = MODELS.build(_tiny_cfg(samples_root, tmp_path).model)
+    load_checkpoint(fresh, ckpt, map_location='cpu')
+    torch.testing.assert_close(fresh.head.loss_module.loss_history,
+                               dwa.loss_history)
+
+    cfg = _no_val(_tiny_cfg(samples_root, tmp_path / 'resumed'))
+    cfg.train_cfg.max_epochs = 2
+    cfg.load_from, cfg.resume = ckpt, True
+    resumed = Runner.from_cfg(cfg)
+    probe = _DWAProbe()
+    resumed.register_hook(probe)
+    resumed.train()
+    history, n = probe.states[0]
+    assert n == steps
+    torch.testing.assert_close(history, dwa.loss_history)

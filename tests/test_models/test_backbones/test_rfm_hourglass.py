@@ -1,0 +1,129 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mmpose.models.backbones.resnet import BasicBlock
+from mmpose.models.backbones.utils import SELayer
+from mmpose_attn.models.backbones.dilated_hourglass import Bottleneck
+from mmpose_attn.models.backbones.rfm_hourglass import (
+    ReceptiveFortifiedModule, RFMHourglassNet)
+
+
+def _randomise_bn(module):
+    """Non-trivial BN statistics so eval-mode comparisons mean something."""
+    g = torch.Generator().manual_seed(0)
+    for m in module.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=g))
+            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(m.num_features, generator=g))
+
+
+@pytest.mark.parametrize('cin,cout', [(8, 8), (8, 12)])
+def test_rfm_shapes_and_parts(cin, cout):
+    rfm = ReceptiveFortifiedModule(cin, cout, branch_dilation=3, se_ratio=4)
+    x = torch.rand(2, cin, 9, 11)
+    assert rfm(x).shape == (2, cout, 9, 11)
+    assert rfm.dilated_conv.conv.dilation == (3, 3)
+    assert rfm.dilated_conv.conv.padding == (3, 3)
+    assert isinstance(rfm.se, SELayer)
+    assert rfm.se.conv1.conv.out_channels == cout // 4
+    assert (rfm.downsample is None) == (cin == cout)
+
+
+def test_se_layer_reweights_channels_by_sigmoid_gate():
+    se = ReceptiveFortifiedModule(8, 8, se_ratio=2).se.eval()
+    x = torch.rand(2, 8, 5, 5)
+    gate = torch.sigmoid(se.conv2.conv(F.relu(se.conv1.conv(
+        x.mean((2, 3), keepdim=True)))))
+    assert torch.allclose(se(x), x * gate, atol=1e-6)
+    assert se(x).shape == x.shape
+
+
+def test_rfm_without_branch_and_se_is_mmpose_basic_block():
+    rfm = ReceptiveFortifiedModule(8, 8, branch_dilation=None, se_ratio=None)
+    ref = BasicBlock(8, 8)
+    _randomise_bn(ref)
+    rfm.load_state_dict(ref.state_dict())
+    rfm.eval(), ref.eval()
+    x = torch.randn(2, 8, 7, 7)
+    assert torch.equal(rfm(x), ref(x))
+
+
+def test_rfm_matches_hand_written_reference():
+    rfm = ReceptiveFortifiedModule(6, 10, branch_dilation=2, se_ratio=2)
+    _randomise_bn(rfm)
+    rfm.eval()
+    x = torch.randn(1, 6, 8, 8)
+
+    def bn(m, y):
+        return F.batch_norm(y, m.running_mean, m.running_var, m.weight,
+                            m.bias, False, 0., m.eps)
+
+    main = bn(rfm.norm2, rfm.conv2(F.relu(bn(rfm.norm1, rfm.conv1(x)))))
+    dil = bn(rfm.dilated_conv.bn,
+             F.conv2d(x, rfm.dilated_conv.conv.weight, padding=2, dilation=2))
+    y = main + dil
+    gate = torch.sigmoid(rfm.se.conv2.conv(F.relu(rfm.se.conv1.conv(
+        y.mean((2, 3), keepdim=True)))))
+    short = bn(rfm.downsample.bn, F.conv2d(x, rfm.downsample.conv.weight))
+    expected = F.relu(y * gate + short)
+    assert torch.allclose(rfm(x), expected, atol=1e-5)
+
+
+def _tiny(**kwargs):
+    cfg = dict(
+        num_keypoints=3,
+        num_stacks=2,
+        feat_channels=16,
+        stem_channels=(8, 16),
+        se_ratio=4,
+        level_channels=(4, 8, 16, 32))
+    cfg.update(kwargs)
+    return RFMHourglassNet(**cfg)
+
+
+def test_rfm_hourglass_outputs_h1_and_f1_to_f4():
+    net = _tiny()
+    net.eval()  # BaseBackbone.train() returns None: no chaining
+    with torch.no_grad():
+        out = net(torch.rand(1, 3, 64, 64))
+    assert len(out.heatmaps) == 2
+    assert all(h.shape == (1, 3, 16, 16) for h in out.heatmaps)
+    # F_1..F_4: highest resolution first, projected to level_channels
+    assert [tuple(f.shape[1:]) for f in out.features] == [
+        (4, 16, 16), (8, 8, 8), (16, 4, 4), (32, 2, 2)]
+    # They are the last stack's decoder levels (innermost first in `levels`)
+    proj = net.level_projections[0]
+    assert torch.allclose(out.features[0], proj(out.levels[-1][-1]))
+
+
+def test_paper_geometry_at_256():
+    """F_1..F_4 at 64, 32, 16, 8 px with 64..512 channels (Sec. III-C)."""
+    net = _tiny(num_stacks=1, level_channels=(64, 128, 256, 512))
+    net.eval()
+    with torch.no_grad():
+        out = net(torch.rand(1, 3, 256, 256))
+    assert out.heatmaps[-1].shape == (1, 3, 64, 64)
+    assert [tuple(f.shape[1:]) for f in out.features] == [
+        (64, 64, 64), (128, 32, 32), (256, 16, 16), (512, 8, 8)]
+
+
+def test_every_unit_is_an_rfm_or_a_bottleneck():
+    rfm_net, plain_net = _tiny(), _tiny(rfm=False)
+    n_rfm = sum(isinstance(m, ReceptiveFortifiedModule)
+                for m in rfm_net.modules())
+    n_plain = sum(isinstance(m, Bottleneck) for m in plain_net.modules())
+    assert n_rfm == n_plain > 0
+    assert not any(isinstance(m, Bottleneck) for m in rfm_net.modules())
+    assert not any(
+        isinstance(m, ReceptiveFortifiedModule) for m in plain_net.modules())
+
+
+def test_no_level_channels_gives_no_features_and_bad_config_errors():
+    net = _tiny(level_channels=None)
+    net.eval()
+    assert net(torch.rand(1, 3, 64, 64)).features == ()
+    with pytest.raises(ValueError, match='level_channels'):
+        _tiny(depth=2, num_downsamples=2)
