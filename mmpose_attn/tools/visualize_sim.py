@@ -17,7 +17,6 @@ def parse_args(argv=None):
         '--bbox',
         nargs=4,
         type=float,
-        default=None,
         metavar=('X1', 'Y1', 'X2', 'Y2'),
         help='person box (default: the whole image)')
     return parser.parse_args(argv)

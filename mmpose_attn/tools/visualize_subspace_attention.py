@@ -17,7 +17,6 @@ def parse_args(argv=None):
     parser.add_argument(
         '--keypoints',
         nargs='+',
-        default=None,
         help='keypoint ids or names (default: all)')
     return parser.parse_args(argv)
 
