@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
 
 from mmpose.registry import MODELS
 
@@ -18,18 +19,98 @@ def _resize(x: Tensor, size: Tuple[int, int]) -> Tensor:
     if x.shape[-2] < size[0]:
         return F.interpolate(
             x, size=size, mode='bilinear', align_corners=False)
+    h, w = x.shape[-2:]
+    if h % size[0] == 0 and w % size[1] == 0:
+        # Same result as the adaptive pooling, faster kernels on CPU.
+        return F.avg_pool2d(x, (h // size[0], w // size[1]))
     return F.adaptive_avg_pool2d(x, size)
+
+
+def _bilinear_matrix(n_in: int, n_out: int, like: Tensor) -> Tensor:
+    """(n_out, n_in) weights of 1-D bilinear resizing (align_corners=False),
+    taken from ``F.interpolate`` itself (the other axis keeps its size, which
+    is an exact identity)."""
+    eye = torch.eye(n_in, dtype=like.dtype, device=like.device)
+    return F.interpolate(
+        eye[None, None], size=(n_out, n_in), mode='bilinear',
+        align_corners=False)[0, 0]
+
+
+class _WeightedUpsampledSum(torch.autograd.Function):
+    """S = sum_n W_n * up(R_n) (Eq. 3's weighted features), with up the
+    bilinear up-sampling of :func:`_resize`.
+
+    Equivalent to the plain expression, cheaper: autograd would keep all N
+    up-sampled, ``mid_channels``-wide G_n = up(R_n) for the backward pass;
+    here only the low-resolution R_n are kept and each G_n is recomputed, one
+    level at a time, in the backward. Bilinear resizing is separable, so
+    up(R) = A_h R A_w^T is two small matrix products (CPU's ``interpolate``
+    on contiguous NCHW maps spends most of its time on layout copies).
+
+    Inputs: W (B, N, H, W) and R_1..R_N (B, C, h_n, w_n); output (B, C, H, W).
+    """
+
+    @staticmethod
+    def _matrices(r: Tensor, size: Tuple[int, int]) -> Tuple[Tensor, Tensor]:
+        return (_bilinear_matrix(r.shape[-2], size[0], r),
+                _bilinear_matrix(r.shape[-1], size[1], r))
+
+    @staticmethod
+    def _up(r: Tensor, size: Tuple[int, int]) -> Tensor:
+        if tuple(r.shape[-2:]) == tuple(size):
+            return r
+        a_h, a_w = _WeightedUpsampledSum._matrices(r, size)
+        return torch.matmul(a_h, torch.matmul(r, a_w.t()))
+
+    @staticmethod
+    def forward(ctx, weights: Tensor, *feats: Tensor) -> Tensor:
+        size = tuple(weights.shape[-2:])
+        out = None
+        for n, r in enumerate(feats):
+            g = _WeightedUpsampledSum._up(r, size)
+            if out is None:
+                out = g * weights[:, n:n + 1]
+            else:
+                out.addcmul_(g, weights[:, n:n + 1])
+        ctx.save_for_backward(weights, *feats)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: Tensor):
+        weights, *feats = ctx.saved_tensors
+        size = tuple(grad.shape[-2:])
+        grad = grad.contiguous()
+        grad_w, grad_feats = [], []
+        for n, r in enumerate(feats):
+            # dtypes can differ under autocast (half R_n, float grad).
+            g = _WeightedUpsampledSum._up(r.to(grad.dtype), size)
+            grad_w.append((grad * g).sum(1, keepdim=True))
+            grad_g = grad * weights[:, n:n + 1]
+            if tuple(r.shape[-2:]) != size:
+                a_h, a_w = _WeightedUpsampledSum._matrices(
+                    grad_g.new_empty((0, 0) + tuple(r.shape[-2:])), size)
+                grad_g = torch.matmul(a_h.t(), torch.matmul(grad_g, a_w))
+            grad_feats.append(grad_g.to(r.dtype))
+        return (torch.cat(grad_w, 1).to(weights.dtype), *grad_feats)
 
 
 class GlobalSpatialAttention(BaseModule):
     """Global attention of the SFM (Sec. III-C, Eq. 2-3, Fig. 4).
 
-    Each F_n goes through a 1x1 conv to ``mid_channels`` and is up-sampled to
-    the resolution of F_1 (64x64 for a 256x256 input), giving G_n. A 1x1 conv
-    per level projects G_n to one channel U_n; a softmax across the four U_n
-    at every pixel gives W_n (Eq. 2, so sum_n W_n = 1, Eq. 3). The weighted
-    features sum_n W_n * G_n are brought back to each F_n's channels by a 1x1
-    conv and to its resolution by average pooling.
+    Each F_n goes through a 1x1 conv to ``mid_channels`` (R_n) and is
+    up-sampled to the resolution of F_1 (64x64 for a 256x256 input), giving
+    G_n. A 1x1 conv per level projects G_n to one channel U_n; a softmax
+    across the four U_n at every pixel gives W_n (Eq. 2, so sum_n W_n = 1,
+    Eq. 3). The weighted features sum_n W_n * G_n are brought back to each
+    F_n's channels by a 1x1 conv and to its resolution by average pooling.
+
+    Computed in an equivalent, cheaper order: the projection to U_n is linear
+    and bilinear up-sampling weights sum to 1, so U_n = up(proj(R_n)) is
+    taken at R_n's resolution and only its single channel is up-sampled; the
+    weighted sum never stores the G_n for autograd
+    (:class:`_WeightedUpsampledSum`); average pooling and a 1x1 conv commute,
+    so the sum is pooled first, each level from the previous pooled one.
 
     Args:
         in_channels (Sequence[int]): Channels of F_1..F_N, highest resolution
@@ -49,8 +130,7 @@ class GlobalSpatialAttention(BaseModule):
         self.reduce = nn.ModuleList(
             ConvModule(c, mid_channels, 1, norm_cfg=norm_cfg)
             for c in self.in_channels)
-        # One 1x1 projection to a single channel per level, stored as one
-        # (N, C) matrix so all levels are projected in one einsum.
+        # The 1x1 projections to one channel, one row per level.
         self.score_weight = nn.Parameter(torch.zeros(n, mid_channels))
         self.score_bias = nn.Parameter(torch.zeros(n))
         nn.init.normal_(self.score_weight, std=0.01)
@@ -58,27 +138,36 @@ class GlobalSpatialAttention(BaseModule):
             ConvModule(mid_channels, c, 1, norm_cfg=norm_cfg)
             for c in self.in_channels)
 
-    def attention_weights(self, g: Tensor) -> Tensor:
-        """W of Eq. 2 from stacked G of shape (B, N, C, H, W) -> (B, N, H,
-        W)."""
-        u = torch.einsum('bnchw,nc->bnhw', g, self.score_weight)
-        u = u + self.score_bias.view(1, -1, 1, 1)
+    def attention_weights(self, reduced: Sequence[Tensor],
+                          size: Tuple[int, int]) -> Tensor:
+        """W of Eq. 2, (B, N, H, W), from R_1..R_N at their own
+        resolutions."""
+        c = self.score_weight.shape[1]
+        u = torch.cat([
+            _resize(
+                F.conv2d(r, self.score_weight[n].view(1, c, 1, 1),
+                         self.score_bias[n:n + 1]), size)
+            for n, r in enumerate(reduced)
+        ], 1)
         return u.softmax(dim=1)
 
     def forward(self, feats: Sequence[Tensor]) -> Tuple[Tuple[Tensor], Tensor]:
         """Returns the re-weighted features (one per level, each of its F_n's
         shape) and the weights W (B, N, H_1, W_1)."""
-        size = feats[0].shape[-2:]
-        g = torch.stack([
-            _resize(conv(f), size) for conv, f in zip(self.reduce, feats)
-        ], 1)
-        w = self.attention_weights(g)
-        fused = torch.einsum('bnhw,bnchw->bchw', w, g)
-        # 1x1 conv and average pooling commute: pool first, it is cheaper.
-        outs = tuple(
-            conv(_resize(fused, f.shape[-2:]))
-            for conv, f in zip(self.expand, feats))
-        return outs, w
+        size = tuple(feats[0].shape[-2:])
+        reduced = [conv(f) for conv, f in zip(self.reduce, feats)]
+        w = self.attention_weights(reduced, size)
+        fused = _WeightedUpsampledSum.apply(w, *reduced)
+        outs, pooled = [], fused
+        for conv, f in zip(self.expand, feats):
+            size = f.shape[-2:]
+            if pooled.shape[-2] % size[0] or pooled.shape[-1] % size[1]:
+                pooled = fused
+            # Averages of equal-block averages: pool each level from the
+            # previous one, not all from the full-resolution map.
+            pooled = _resize(pooled, size)
+            outs.append(conv(pooled))
+        return tuple(outs), w
 
 
 class LocalSpatialAttention(nn.Module):

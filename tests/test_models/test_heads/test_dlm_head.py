@@ -121,6 +121,30 @@ def test_flow_lookup_matches_grid_sample_values_and_gradients():
     assert torch.allclose(g_fast[1][inside], g_ref[1][inside], atol=1e-4)
 
 
+def test_checkpointed_flow_grid_matches_plain_evaluation(monkeypatch):
+    torch.manual_seed(0)
+    head = _head(flow_grid_size=12, flow_grid_range=3.0)
+    for p in head.flow.parameters():  # a non-trivial flow
+        torch.nn.init.normal_(p, std=0.3)
+    monkeypatch.setattr(DLMHead, '_flow_chunk', 50)  # uneven chunks
+    density, mean, std = head.flow_density_grid()
+    params = list(head.flow.parameters())
+    weights = torch.rand(12, 12)
+    grads = torch.autograd.grad((density * weights).sum(), params)
+    axis = torch.linspace(-3.0, 3.0, 12)
+    gy, gx = torch.meshgrid(axis, axis, indexing='ij')
+    pts = torch.stack([gx, gy], -1).view(-1, 2)
+    ref = head.flow.log_prob(pts).exp().view(12, 12)
+    ref_grads = torch.autograd.grad((ref * weights).sum(), params)
+    assert torch.allclose(density, ref, rtol=1e-5, atol=1e-8)
+    for g, r in zip(grads, ref_grads):
+        assert torch.allclose(g, r, rtol=1e-4, atol=1e-7)
+    w = ref.detach().flatten() / ref.detach().sum()
+    assert torch.allclose(mean, (w[:, None] * pts).sum(0), atol=1e-5)
+    with torch.no_grad():
+        assert torch.allclose(head.flow_density_grid()[0], density)
+
+
 def test_chi_sigma_is_detached_clamped_mean_and_constant_option():
     head = _head()
     logits = torch.randn(2, K, 2, requires_grad=True)

@@ -72,3 +72,65 @@ def test_sfm_rejects_bad_input():
         sfm(_feats()[:3])
     with pytest.raises(ValueError, match='same length'):
         SpatialFusionModule((4, 8), head_channels=(8, 16, 32))
+
+
+def _reference_global_attention(ga, feats):
+    """The plain formulation: every G_n up-sampled at full width and kept
+    for autograd, U_n projected from G_n, each level pooled from S."""
+    F = torch.nn.functional
+    size = feats[0].shape[-2:]
+    g = torch.stack([
+        F.interpolate(conv(f), size=size, mode='bilinear',
+                      align_corners=False) if f.shape[-2:] != size else
+        conv(f) for conv, f in zip(ga.reduce, feats)
+    ], 1)
+    u = torch.einsum('bnchw,nc->bnhw', g, ga.score_weight)
+    w = (u + ga.score_bias.view(1, -1, 1, 1)).softmax(1)
+    fused = torch.einsum('bnhw,bnchw->bchw', w, g)
+    outs = tuple(
+        conv(F.adaptive_avg_pool2d(fused, f.shape[-2:]))
+        for conv, f in zip(ga.expand, feats))
+    return outs, w
+
+
+def test_sfm_rewrite_matches_plain_formulation_values_and_gradients():
+    torch.manual_seed(0)
+    sfm = SpatialFusionModule(IN_CH, mid_channels=8,
+                              head_channels=(8, 16, 32, 64)).train()
+    ga = sfm.global_attention
+    torch.nn.init.normal_(ga.score_weight, std=1.0)
+    torch.nn.init.normal_(ga.score_bias, std=1.0)
+    feats = [f.requires_grad_() for f in _feats()]
+    grad_outs = [torch.randn_like(f) for f in feats]
+
+    def run(fn):
+        outs, w = fn(ga, feats)
+        loss = sum((o * g).sum() for o, g in zip(outs, grad_outs))
+        loss = loss + (w * torch.arange(4.).view(1, 4, 1, 1)).sum()
+        grads = torch.autograd.grad(loss, feats + list(ga.parameters()))
+        return [o.detach() for o in outs], w.detach(), grads
+
+    outs, w, grads = run(lambda m, f: m(f))
+    ref_outs, ref_w, ref_grads = run(_reference_global_attention)
+    assert torch.allclose(w, ref_w, atol=1e-5)
+    for o, r in zip(outs, ref_outs):
+        assert torch.allclose(o, r, atol=1e-5)
+    for g, r in zip(grads, ref_grads):
+        assert torch.allclose(g, r, rtol=1e-4, atol=1e-5)
+
+
+def test_weighted_upsampled_sum_is_bilinear_and_gradchecks():
+    from mmpose_attn.models.necks.spatial_fusion import _WeightedUpsampledSum
+    torch.manual_seed(0)
+    w = torch.rand(2, 3, 12, 10, dtype=torch.double).softmax(1)
+    feats = [
+        torch.randn(2, 4, h, wd, dtype=torch.double)
+        for h, wd in ((12, 10), (6, 5), (3, 4))
+    ]
+    out = _WeightedUpsampledSum.apply(w, *feats)
+    ref = sum(w[:, n:n + 1] * torch.nn.functional.interpolate(
+        f, size=(12, 10), mode='bilinear', align_corners=False)
+              for n, f in enumerate(feats))
+    assert torch.allclose(out, ref, atol=1e-12)
+    inputs = [w.requires_grad_()] + [f.requires_grad_() for f in feats]
+    assert torch.autograd.gradcheck(_WeightedUpsampledSum.apply, inputs)
