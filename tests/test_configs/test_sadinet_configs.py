@@ -1,11 +1,16 @@
+import copy
 import glob
 import os.path as osp
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.evaluator import Evaluator
+from mmengine.optim import build_optim_wrapper
 
-from mmpose.registry import MODELS, TRANSFORMS
+from mmpose.registry import DATASETS, MODELS, TRANSFORMS
 
 MAIN = {
     'sadinet_rfm-hourglass_2xb32-210e_mpii-256x256.py': 16,
@@ -131,3 +136,146 @@ def test_tiny_train_and_test_step(config_root, tmp_path, name):
     assert any(not torch.equal(b, p) for b, p in zip(before, flow.parameters()))
     metrics = runner.test()
     assert 0.0 <= metrics['PCK'] <= 100.0  # MpiiPCKAccuracy's PCKh
+
+
+# Tiny copies of every non-tiny config: the sizes of the tiny config file
+# (sadinet_rfm-hourglass-tiny_1xb8-1e_toy-mpii-64x64.py), every type and
+# option (RFM on/off, basic blocks, SFM + DLM or SPCNetHead, chi, loss
+# weights, MultiScale estimator, flip test) kept from the config itself.
+TINY_CODEC = dict(
+    type='MSRAHeatmap', input_size=(64, 64), heatmap_size=(16, 16), sigma=2)
+TINY_LEVELS = (8, 16, 32, 64)
+NON_TINY = {
+    **{name: k
+       for name, k in MAIN.items()},
+    **{name: 16
+       for name in ABLATIONS},
+    **{name: (14 if '_lsp-' in name else 16)
+       for name in MS6},
+}
+
+
+def _tiny_model(cfg):
+    model = copy.deepcopy(cfg.model)
+    backbone = model.backbone
+    backbone.update(feat_channels=16, stem_channels=(8, 16))
+    if backbone.type == 'RFMHourglassNet':
+        if backbone.get('se_ratio') is not None:
+            backbone.se_ratio = 4
+        if backbone.get('level_channels', ()) is not None:
+            backbone.level_channels = TINY_LEVELS
+    head = model.head
+    head.decoder = TINY_CODEC
+    if head.type == 'DLMHead':
+        head.sfm.update(
+            in_channels=TINY_LEVELS,
+            mid_channels=16,
+            head_channels=tuple(2 * c for c in TINY_LEVELS))
+        head.flow_grid_size = 32
+    else:
+        head.in_channels = 16
+    return model
+
+
+def _tiny_pipeline(pipeline):
+    pipeline = copy.deepcopy(pipeline)
+    for t in pipeline:
+        if t.type == 'TopdownAffine':
+            t.input_size = TINY_CODEC['input_size']
+        elif t.type == 'GenerateTarget':
+            encoders = t.encoder if isinstance(t.encoder,
+                                               (list, tuple)) else [t.encoder]
+            for enc in encoders:  # keep the config's encoder type(s)
+                enc.update(
+                    input_size=TINY_CODEC['input_size'],
+                    heatmap_size=TINY_CODEC['heatmap_size'],
+                    sigma=TINY_CODEC['sigma'])
+    return pipeline
+
+
+def _samples_dataset(cfg, loader, samples_root, num_keypoints):
+    """The config's own pipeline on the real MPII samples, mapped to the
+    config's joints (LSP: the config's own MPII -> LSP converter)."""
+    test_mode = loader is cfg.test_dataloader
+    pipeline = _tiny_pipeline(loader.dataset.pipeline)
+    mpii = dict(
+        type='MpiiDataset',
+        data_root=samples_root,
+        data_mode='topdown',
+        ann_file='mpii/test_mpii.json',
+        data_prefix=dict(img='mpii/'),
+        test_mode=test_mode)
+    if num_keypoints == 16:
+        return DATASETS.build(dict(mpii, pipeline=pipeline))
+    return DATASETS.build(
+        dict(
+            type='CombinedDataset',
+            metainfo=cfg.dataset_info,
+            datasets=[dict(mpii, pipeline=cfg.dataset_mpii.pipeline)],
+            pipeline=pipeline,
+            test_mode=test_mode))
+
+
+def _one_train_step(model, cfg, train_set):
+    """One step of the config's own optimizer: finite losses, a positive
+    heatmap loss, and every part with parameters updated."""
+    model.train()
+    optim = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
+    assert type(optim.optimizer).__name__ == cfg.optim_wrapper.optimizer.type
+    before = copy.deepcopy(model.state_dict())
+    logs = model.train_step(pseudo_collate([train_set[0], train_set[1]]),
+                            optim)
+    losses = {k: v for k, v in logs.items() if k.startswith('loss')}
+    assert 'loss_kpt' in losses
+    for key, value in losses.items():
+        assert torch.isfinite(value).all(), key
+    assert logs['loss_kpt'] > 0
+    after = model.state_dict()
+    for part in ('backbone.', 'head.'):  # SPCNetHead(use_fused=False):
+        if not any(n.startswith(part) for n in after):  # no parameters
+            continue
+        assert any(not torch.equal(v, after[n]) for n, v in before.items()
+                   if n.startswith(part) and v.is_floating_point()), part
+
+
+@pytest.mark.parametrize('name', sorted(NON_TINY))
+def test_tiny_variant_train_and_test_step(config_root, samples_root, name):
+    cfg = _load(config_root, name)
+    k = NON_TINY[name]
+    tiny = _tiny_model(cfg)
+    # the copy keeps the config's architecture choices
+    for key in ('type', 'test_cfg'):
+        assert tiny.get(key) == cfg.model.get(key)
+    assert tiny.backbone.type == cfg.model.backbone.type
+    assert tiny.head.type == cfg.model.head.type
+    assert tiny.backbone.num_keypoints == tiny.head.out_channels == k
+    torch.manual_seed(0)
+    model = MODELS.build(tiny)
+    if name in ABLATIONS:  # the table row's units survive the shrinking
+        units = {type(m).__name__ for m in model.backbone.modules()}
+        assert ('ReceptiveFortifiedModule' in units) == ABLATIONS[name][1]
+        if ABLATIONS[name][3] is not None:
+            assert model.head.chi == ABLATIONS[name][3]
+    train_set = _samples_dataset(cfg, cfg.train_dataloader, samples_root, k)
+    test_set = _samples_dataset(cfg, cfg.test_dataloader, samples_root, k)
+    model.dataset_meta = test_set.metainfo
+    # the *_ms6-flip-test configs train as their base config: test step only
+    if name not in MS6:
+        _one_train_step(model, cfg, train_set)
+
+    model.eval()
+    batch = pseudo_collate([test_set[0], test_set[1]])
+    with torch.no_grad():
+        preds = model.test_step(batch)
+    assert len(preds) == 2
+    for p in preds:
+        assert p.pred_instances.keypoints.shape == (1, k, 2)
+        assert np.isfinite(p.pred_instances.keypoints).all()
+        assert np.isfinite(p.pred_instances.keypoint_scores).all()
+    # the config's own evaluator accepts the predictions
+    if k == 14:  # LSP: TorsoPCKAccuracy (MPII's needs the headbox file)
+        evaluator = Evaluator(dict(cfg.test_evaluator))
+        evaluator.dataset_meta = test_set.metainfo
+        evaluator.process(preds, batch)
+        metrics = evaluator.evaluate(2)
+        assert 0 <= metrics['PCK'] <= 100

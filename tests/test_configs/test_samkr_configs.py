@@ -1,12 +1,14 @@
+import copy
 import glob
 import math
 import os.path as osp
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 
-from mmpose.registry import MODELS, TRANSFORMS
+from mmpose.registry import DATASETS, MODELS, TRANSFORMS
 
 MAIN = {
     'samkr_hrnet-w32_8xb10-140e_coco-512x512.py': (17, 'W32'),
@@ -164,3 +166,107 @@ def test_tiny_train_and_test_step_on_samples(config_root, samples_root,
     prefix = 'crowdpose' if subdir == 'crowdpose' else 'coco'
     assert f'{prefix}/AP' in metrics
     assert -1 <= metrics[f'{prefix}/AP'] <= 1
+
+
+def _tiny_copy(config_root, cfg):
+    """The config's own model and pipelines at the tiny HRNet widths and the
+    128x128 SPR codec of ``_base_/hrnet-tiny_128x128.py``; every head option
+    (k, c, g, disentangled, adaptive blocks, losses, rescore net) is kept."""
+    tiny = _load(config_root, osp.join('_base_', 'hrnet-tiny_128x128.py'))
+    codec = tiny.tiny_codec
+    model = _drop_pretrained(copy.deepcopy(cfg.model))
+    for stage, widths in tiny.tiny_model.backbone.extra.items():
+        model.backbone.extra[stage].update(widths)
+    model.head.update(
+        in_channels=tiny.tiny_model.head.in_channels,
+        num_heatmap_filters=tiny.tiny_model.head.num_heatmap_filters,
+        # an untrained net's root heatmap stays below the 0.01 threshold: keep
+        # the top roots so the decoded keypoints get checked
+        decoder=dict(codec, decode_thr=-math.inf))
+
+    def shrink(pipeline):
+        pipeline = copy.deepcopy(pipeline)
+        for t in pipeline:
+            if t.type in ('BottomupRandomAffine', 'BottomupResize'):
+                t.input_size = codec.input_size
+            elif t.type == 'GenerateTarget':
+                t.encoder = codec
+        return pipeline
+
+    return model, shrink
+
+
+def _samples_dataset(loader, samples_root, pipeline):
+    subdir = 'crowdpose' if 'Crowd' in loader.dataset.type else 'coco'
+    return DATASETS.build(
+        dict(
+            type=loader.dataset.type,
+            data_mode=loader.dataset.data_mode,
+            data_root=osp.join(samples_root, subdir),
+            ann_file=f'test_{subdir}.json',
+            data_prefix=dict(img=''),
+            pipeline=pipeline,
+            serialize_data=False,
+            test_mode=loader.dataset.get('test_mode', False)))
+
+
+@pytest.mark.parametrize('name', sorted(set(MAIN) | set(VARIANTS)))
+def test_every_config_trains_and_tests_one_step_tiny(config_root,
+                                                     samples_root, name):
+    """The config's own head options, losses, pipelines and optimizer at
+    tiny widths and 128x128, on the real samples."""
+    from mmengine.dataset import pseudo_collate
+    from mmengine.optim import build_optim_wrapper
+
+    cfg = _load(config_root, name)
+    k = cfg.model.head.num_keypoints
+    assert k == (14 if 'crowdpose' in name else 17)
+    if 'crowdpose' not in name:
+        _require_working_coco_masks()
+    model_cfg, shrink = _tiny_copy(config_root, cfg)
+    model = MODELS.build(model_cfg)
+
+    head, head_cfg = model.head, cfg.model.head
+    c = head_cfg.get('num_displacement_filters_per_keypoint', 16)
+    assert head.displacement_conv_layers[0].conv.out_channels == k * c
+    sam = head.subspace_attention
+    assert sam.num_subspaces == head_cfg.get('num_subspaces', 8)
+    assert sam.num_branches == (k if head_cfg.get('disentangled', True) else
+                                1)
+    assert type(head.loss_module['heatmap']).__name__ == \
+        head_cfg.heatmap_loss.type
+    assert head.rescore_net is not None  # kept, without its download
+    if name in VARIANTS:
+        g, _, s, _ = VARIANTS[name]
+        assert (sam.num_subspaces, sam.subspace_channels) == (g, s)
+
+    train_set = _samples_dataset(
+        cfg.train_dataloader, samples_root,
+        shrink(cfg.train_dataloader.dataset.pipeline))
+    test_set = _samples_dataset(cfg.test_dataloader, samples_root,
+                                shrink(cfg.test_dataloader.dataset.pipeline))
+    assert train_set[0]['inputs'].shape[-2:] == (128, 128)
+    model.dataset_meta = test_set.metainfo
+
+    model.train()
+    optim = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
+    attention = {
+        n: p.detach().clone()
+        for n, p in head.named_parameters()
+        if 'pointwise_conv.conv.weight' in n
+    }
+    # one image: the deformable convs of k x c channels dominate the time
+    logs = model.train_step(pseudo_collate([train_set[0]]), optim)
+    losses = [v for n, v in logs.items() if n.startswith('loss')]
+    assert losses and all(torch.isfinite(v) for v in losses), logs
+    params = dict(head.named_parameters())
+    assert attention and any(not torch.equal(v, params[n])
+                             for n, v in attention.items())
+
+    model.eval()
+    with torch.no_grad():
+        preds = model.test_step(pseudo_collate([test_set[0]]))
+    kpts = preds[0].pred_instances.keypoints
+    assert kpts.ndim == 3 and kpts.shape[0] > 0 and kpts.shape[1:] == (k, 2)
+    assert np.isfinite(kpts).all()
+    assert np.isfinite(preds[0].pred_instances.keypoint_scores).all()

@@ -1,13 +1,17 @@
+import copy
 import glob
 import os.path as osp
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
 from mmengine.hooks import Hook
+from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import load_checkpoint
-from mmpose.registry import MODELS
+from mmpose.registry import DATASETS, MODELS
 
 from mmpose_attn.models.backbones import SGHRNet
 from mmpose_attn.models.heads import SGHeatmapHead
@@ -161,3 +165,114 @@ def test_tiny_train_test_and_resume(samples_root, tmp_path):
     history, n = probe.states[0]
     assert n == steps
     torch.testing.assert_close(history, dwa.loss_history)
+
+
+# -- every full-size config: one train + one test step of a tiny copy ------
+# The tiny copy keeps the config's model types and options (SGHRNet with its
+# guided modules, SGHeatmapHead, DWALoss with its lambda, the codec's sigma
+# and segmentation radius) and its own pipelines, with the tiny config's HRNet
+# widths and a half-size input (256x192 -> 128x96, 256x256 -> 128x128).
+FULL = [COCO, *(MPII[r] for r in sorted(MPII))]
+
+
+def _tiny_codec(codec):
+    codec = copy.deepcopy(codec)
+    w, h = codec['input_size']
+    codec.update(input_size=(w // 2, h // 2), heatmap_size=(w // 8, h // 8))
+    return codec
+
+
+def _tiny_model(cfg):
+    model = copy.deepcopy(cfg.model)
+    tiny = _load(TINY).model
+    model.backbone.extra = tiny.backbone.extra
+    model.backbone.init_cfg = None  # no Pretrained download in tests
+    model.head.update(
+        in_channels=tiny.head.in_channels,
+        decoder=_tiny_codec(model.head.decoder))
+    return model
+
+
+def _tiny_pipeline(pipeline):
+    pipeline = copy.deepcopy(pipeline)
+    for t in pipeline:
+        if t.type == 'TopdownAffine':
+            t.input_size = tuple(d // 2 for d in t.input_size)
+        elif t.type == 'GenerateTarget':
+            t.encoder = _tiny_codec(t.encoder)
+    return pipeline
+
+
+def _samples_dataset(loader, samples_root):
+    """The config's own (shrunk) pipeline on the real COCO / MPII samples."""
+    test_mode = loader.dataset.get('test_mode', False)
+    dataset = dict(
+        type=loader.dataset.type,
+        data_root=samples_root,
+        data_mode='topdown',
+        pipeline=_tiny_pipeline(loader.dataset.pipeline),
+        test_mode=test_mode)
+    if loader.dataset.type == 'MpiiDataset':  # no headbox file
+        dataset.update(
+            ann_file='mpii/test_mpii.json', data_prefix=dict(img='mpii/'))
+    else:
+        assert loader.dataset.type == 'CocoDataset'
+        # ground-truth boxes: the detection file is not what is under test
+        dataset.update(
+            ann_file='coco/test_coco.json', data_prefix=dict(img='coco/'))
+    return DATASETS.build(dataset)
+
+
+def _one_train_step(model, cfg, train_set):
+    """One step of the config's own optimizer: finite keypoint and
+    segmentation losses, and the backbone and both heads get updated."""
+    model.train()
+    optim = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
+    before = copy.deepcopy(model.state_dict())
+    logs = model.train_step(pseudo_collate([train_set[0], train_set[1]]),
+                            optim)
+    assert {'loss_kpt', 'loss_seg'} <= set(logs)
+    for name in ('loss_kpt', 'loss_seg'):
+        assert torch.isfinite(logs[name]) and logs[name] > 0, name
+    after = model.state_dict()
+    for part in ('backbone.', 'head.'):
+        assert any(not torch.equal(v, after[n]) for n, v in before.items()
+                   if n.startswith(part) and v.is_floating_point()), part
+
+
+@pytest.mark.parametrize('name', FULL)
+def test_tiny_copy_train_and_test_step(samples_root, name):
+    cfg = _load(name)
+    encoder = _transform(cfg.train_dataloader.dataset.pipeline,
+                         'GenerateTarget')['encoder']
+    k = cfg.model.head.out_channels
+    torch.manual_seed(0)
+    model = MODELS.build(_tiny_model(cfg))
+    assert isinstance(model.backbone, SGHRNet)
+    assert isinstance(model.head, SGHeatmapHead)
+    assert type(model.head.loss_module).__name__ == 'DWALoss'
+    train_set = _samples_dataset(cfg.train_dataloader, samples_root)
+    test_set = _samples_dataset(cfg.test_dataloader, samples_root)
+    # the shrunk target keeps the config's segmentation radius and sigma
+    (target, ) = [
+        t for t in train_set.pipeline.transforms
+        if type(t).__name__ == 'GenerateTarget'
+    ]
+    assert target.encoder.radius == encoder.radius
+    assert target.encoder.sigma == encoder.sigma
+    sample = train_set[0]
+    h, w = (d // 8 for d in reversed(encoder.input_size))
+    assert sample['data_samples'].gt_fields.seg_map.shape == (1, h, w)
+    assert sample['data_samples'].gt_fields.heatmaps.shape == (k, h, w)
+    model.dataset_meta = test_set.metainfo
+    _one_train_step(model, cfg, train_set)
+
+    model.eval()
+    batch = pseudo_collate([test_set[0], test_set[1]])
+    with torch.no_grad():
+        preds = model.test_step(batch)
+    assert len(preds) == 2
+    for p in preds:
+        assert p.pred_instances.keypoints.shape == (1, k, 2)
+        assert np.isfinite(p.pred_instances.keypoints).all()
+        assert np.isfinite(p.pred_instances.keypoint_scores).all()
