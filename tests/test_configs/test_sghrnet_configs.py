@@ -2,7 +2,6 @@ import copy
 import glob
 import os.path as osp
 
-import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -12,6 +11,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import load_checkpoint
 from mmpose.registry import DATASETS, MODELS
+from _topdown_steps import checked_test_step
 
 from mmpose_attn.models.backbones import SGHRNet
 from mmpose_attn.models.heads import SGHeatmapHead
@@ -267,12 +267,4 @@ def test_tiny_copy_train_and_test_step(samples_root, name):
     model.dataset_meta = test_set.metainfo
     _one_train_step(model, cfg, train_set)
 
-    model.eval()
-    batch = pseudo_collate([test_set[0], test_set[1]])
-    with torch.no_grad():
-        preds = model.test_step(batch)
-    assert len(preds) == 2
-    for p in preds:
-        assert p.pred_instances.keypoints.shape == (1, k, 2)
-        assert np.isfinite(p.pred_instances.keypoints).all()
-        assert np.isfinite(p.pred_instances.keypoint_scores).all()
+    checked_test_step(model, test_set, k)

@@ -7,16 +7,16 @@ import functools
 import glob
 import os.path as osp
 
-import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from mmengine.evaluator import Evaluator
 from mmengine.optim import build_optim_wrapper
 
-from mmpose.registry import DATASETS, MODELS
+from mmpose.registry import MODELS
 from mmpose_attn.datasets import FlicDataset
+from _topdown_steps import (checked_test_step, evaluate_with_config,
+                            mpii_samples_dataset)
 
 SPCNET = 'spcnet_dilated-hourglass8-r2_4xb12-170e_mpii-256x256.py'
 BASELINE = 'td-hm_hourglass8_4xb12-170e_mpii-256x256.py'
@@ -173,15 +173,8 @@ def _samples_dataset(cfg, loader, samples_root, num_keypoints):
     config's joints (LSP: the config's own MPII -> LSP converter)."""
     test_mode = loader is cfg.test_dataloader
     pipeline = _tiny_pipeline(loader.dataset.pipeline)
-    mpii = dict(
-        type='MpiiDataset',
-        data_root=samples_root,
-        data_mode='topdown',
-        ann_file='mpii/test_mpii.json',
-        data_prefix=dict(img='mpii/'),
-        test_mode=test_mode)
     if num_keypoints == 16:
-        return DATASETS.build(dict(mpii, pipeline=pipeline))
+        return mpii_samples_dataset(samples_root, pipeline, test_mode)
     if num_keypoints == 14:
         converter, metainfo = cfg.dataset_mpii.pipeline, cfg.dataset_info
     else:
@@ -192,13 +185,8 @@ def _samples_dataset(cfg, loader, samples_root, num_keypoints):
                 mapping=MPII_TO_FLIC)
         ]
         metainfo = FlicDataset.METAINFO
-    return DATASETS.build(
-        dict(
-            type='CombinedDataset',
-            metainfo=metainfo,
-            datasets=[dict(mpii, pipeline=converter)],
-            pipeline=pipeline,
-            test_mode=test_mode))
+    return mpii_samples_dataset(samples_root, pipeline, test_mode, converter,
+                                metainfo)
 
 
 def _one_train_step(model, cfg, train_set):
@@ -230,19 +218,9 @@ def test_tiny_variant_train_and_test_step(config_root, samples_root, name):
     if not name.endswith('_ms6-flip-test.py'):
         _one_train_step(model, cfg, train_set)
 
-    model.eval()
-    batch = pseudo_collate([test_set[0], test_set[1]])
-    with torch.no_grad():
-        preds = model.test_step(batch)
-    assert len(preds) == 2
-    for p in preds:
-        assert p.pred_instances.keypoints.shape == (1, k, 2)
-        assert np.isfinite(p.pred_instances.keypoints).all()
+    preds, batch = checked_test_step(model, test_set, k)
     if k != 16:  # LSP / FLIC: the config's own PCK@0.2 evaluator
-        evaluator = Evaluator(copy.deepcopy(cfg.test_evaluator))
-        evaluator.dataset_meta = test_set.metainfo
-        evaluator.process(preds, batch)
-        metrics = evaluator.evaluate(2)
+        metrics = evaluate_with_config(cfg, preds, batch, test_set.metainfo)
         assert 0 <= metrics['PCK'] <= 100
 
 
