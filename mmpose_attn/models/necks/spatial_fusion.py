@@ -51,15 +51,17 @@ class _WeightedUpsampledSum(torch.autograd.Function):
     """
 
     @staticmethod
-    def _matrices(r: Tensor, size: Tuple[int, int]) -> Tuple[Tensor, Tensor]:
-        return (_bilinear_matrix(r.shape[-2], size[0], r),
-                _bilinear_matrix(r.shape[-1], size[1], r))
+    def _matrices(in_size: Tuple[int, int], size: Tuple[int, int],
+                  like: Tensor) -> Tuple[Tensor, Tensor]:
+        """A_h (H, h) and A_w (W, w), in ``like``'s dtype and device."""
+        return (_bilinear_matrix(in_size[0], size[0], like),
+                _bilinear_matrix(in_size[1], size[1], like))
 
     @staticmethod
     def _up(r: Tensor, size: Tuple[int, int]) -> Tensor:
         if tuple(r.shape[-2:]) == tuple(size):
             return r
-        a_h, a_w = _WeightedUpsampledSum._matrices(r, size)
+        a_h, a_w = _WeightedUpsampledSum._matrices(r.shape[-2:], size, r)
         return torch.matmul(a_h, torch.matmul(r, a_w.t()))
 
     @staticmethod
@@ -89,7 +91,7 @@ class _WeightedUpsampledSum(torch.autograd.Function):
             grad_g = grad * weights[:, n:n + 1]
             if tuple(r.shape[-2:]) != size:
                 a_h, a_w = _WeightedUpsampledSum._matrices(
-                    grad_g.new_empty((0, 0) + tuple(r.shape[-2:])), size)
+                    r.shape[-2:], size, grad_g)
                 grad_g = torch.matmul(a_h.t(), torch.matmul(grad_g, a_w))
             grad_feats.append(grad_g.to(r.dtype))
         return (torch.cat(grad_w, 1).to(weights.dtype), *grad_feats)
