@@ -1,9 +1,11 @@
 """mmpose_attn: attention-based human pose estimation methods for MMPose 1.x.
 
 Install with ``bash scripts/setup_env.sh`` (it installs the pinned OpenMMLab
-stack first; see README). The configs travel inside the package as
-``mmpose_attn/.mim/configs`` so that ``mmpose_attn::spcnet/...`` resolves from
-regular installs; editable installs read them from the checkout.
+stack first; see README). The configs and the model index travel inside the
+package as ``mmpose_attn/.mim/{configs,model-index.yml}`` so that
+``mmpose_attn::spcnet/...`` and ``mim search mmpose_attn`` work from regular
+installs; editable installs link them to the checkout. The sample images
+(``mmpose_attn/data/mmpose_samples``) are package data.
 """
 import os
 import os.path as osp
@@ -25,27 +27,39 @@ def get_version():
     return scope['__version__']
 
 
+# What mim and mmengine look for in ``<package>/.mim/``.
+MIM_FILES = ('configs', 'model-index.yml')
+
+
 class BuildWithMim(build_py):
-    """Copy ``configs/`` into ``mmpose_attn/.mim/`` of the built package, as
-    OpenMMLab's ``add_mim_extension`` does for regular installs."""
+    """Copy ``configs/`` and ``model-index.yml`` into ``mmpose_attn/.mim/``
+    of the built package, as OpenMMLab's ``add_mim_extension`` does for
+    regular installs."""
 
     def run(self):
         super().run()
-        dst = osp.join(self.build_lib, 'mmpose_attn', '.mim', 'configs')
-        if osp.isdir('configs'):
-            shutil.rmtree(dst, ignore_errors=True)
-            shutil.copytree('configs', dst,
-                            ignore=shutil.ignore_patterns('__pycache__'))
+        mim = osp.join(self.build_lib, 'mmpose_attn', '.mim')
+        os.makedirs(mim, exist_ok=True)
+        for name in MIM_FILES:
+            dst = osp.join(mim, name)
+            if osp.isdir(name):
+                shutil.rmtree(dst, ignore_errors=True)
+                shutil.copytree(name, dst,
+                                ignore=shutil.ignore_patterns('__pycache__'))
+            elif osp.isfile(name):
+                shutil.copyfile(name, dst)
 
 
 def link_mim_for_editable():
     """An editable install imports from the checkout: make ``.mim/configs``
-    point at ``configs/`` there so mmengine's ``mmpose_attn::`` works too."""
+    and ``.mim/model-index.yml`` point at the checkout's, so mmengine's
+    ``mmpose_attn::`` and ``mim search`` work too."""
     mim = osp.join('mmpose_attn', '.mim')
-    link = osp.join(mim, 'configs')
-    if not osp.exists(link) and osp.isdir('configs'):
-        os.makedirs(mim, exist_ok=True)
-        os.symlink(osp.relpath('configs', mim), link)
+    for name in MIM_FILES:
+        link = osp.join(mim, name)
+        if not osp.lexists(link) and osp.exists(name):
+            os.makedirs(mim, exist_ok=True)
+            os.symlink(osp.relpath(name, mim), link)
 
 
 link_mim_for_editable()
@@ -59,7 +73,14 @@ setup(
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=('configs', 'tests', 'tests.*')),
     include_package_data=True,
-    package_data={'mmpose_attn': ['.mim/configs/**/*']},
+    package_data={
+        'mmpose_attn': ['.mim/configs/**/*', '.mim/model-index.yml'],
+        'mmpose_attn.data': ['mmpose_samples/*/*', 'mmpose_samples/*.md'],
+    },
+    # The stack is installed by scripts/setup_env.sh (no-deps installs);
+    # numpy is bounded here too because numpy 2.4 breaks MMPose 1.3.2's
+    # keypoint drawing (requirements/constraints.txt).
+    install_requires=['numpy>=2,<2.4'],
     cmdclass={'build_py': BuildWithMim},
     python_requires='>=3.8',
     license='Apache License 2.0',

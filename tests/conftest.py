@@ -1,4 +1,3 @@
-import os
 import os.path as osp
 
 import pytest
@@ -6,11 +5,10 @@ import torch
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_ROOT = osp.join(REPO_ROOT, 'configs')
-SHARED_ROOT = os.environ.get('MMPOSE_ATTN_SHARED',
-                             osp.join(osp.dirname(REPO_ROOT), 'shared'))
-SAMPLES_ROOT = osp.join(SHARED_ROOT, 'data', 'mmpose_samples')
+# MMPose's test samples ship inside the package (mmpose_attn/data)
+SAMPLES_ROOT = osp.join(REPO_ROOT, 'mmpose_attn', 'data', 'mmpose_samples')
 
-# The suite runs on 2 cores next to other work: keep torch from oversubscribing.
+# The suite runs on 2 cores next to other work: no torch oversubscription.
 torch.set_num_threads(1)
 
 
@@ -22,13 +20,20 @@ def pytest_configure(config):
 
 @pytest.fixture(scope='session')
 def samples_root():
-    """``../shared/data/mmpose_samples`` (real COCO/MPII/CrowdPose samples),
-    or a skip when the project was cloned without ``shared/``."""
-    if not osp.isdir(SAMPLES_ROOT):
-        pytest.skip(f'real sample data not found at {SAMPLES_ROOT} '
-                    '(clone the project beside shared/ or set '
-                    'MMPOSE_ATTN_SHARED)')
+    """``mmpose_attn/data/mmpose_samples``: real COCO/MPII/CrowdPose
+    samples with their annotation files, part of the repository."""
+    assert osp.isdir(SAMPLES_ROOT), f'{SAMPLES_ROOT} is missing'
     return SAMPLES_ROOT
+
+
+@pytest.fixture(autouse=True, scope='session')
+def _cache_in_tmp(tmp_path_factory):
+    """Generated data (the toy renders) goes to a session folder, not the
+    user's ``~/.cache/mmpose_attn``; subprocesses inherit the variable."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv('MMPOSE_ATTN_CACHE', str(tmp_path_factory.mktemp('cache')))
+    yield
+    mp.undo()
 
 
 @pytest.fixture(scope='session')

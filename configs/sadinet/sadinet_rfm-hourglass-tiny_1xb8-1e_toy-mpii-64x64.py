@@ -5,12 +5,6 @@ _base_ = ['../toy/td-hm_res18-tiny_1xb8-1e_toy-mpii-64x64.py']
 
 codec = dict(
     type='MSRAHeatmap', input_size=(64, 64), heatmap_size=(16, 16), sigma=2)
-target_codec = dict(
-    type='IntegralRegressionLabel',
-    input_size=(64, 64),
-    heatmap_size=(16, 16),
-    sigma=2,
-    normalize=False)
 
 model = dict(
     backbone=dict(
@@ -31,7 +25,8 @@ model = dict(
             type='SpatialFusionModule',
             in_channels=(8, 16, 32, 64),
             mid_channels=16,
-            head_channels=(16, 32, 64, 128)),
+            head_channels=(16, 32, 64, 128),
+            out_channels=256),
         flow_grid_size=32,
         decoder=codec))
 
@@ -44,7 +39,7 @@ train_pipeline = [
         scale_factor=(0.5, 1.5),
         rotate_factor=80),
     dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='GenerateTarget', encoder=target_codec),
-    dict(type='PackPoseInputs')
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs', pack_transformed=True)
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

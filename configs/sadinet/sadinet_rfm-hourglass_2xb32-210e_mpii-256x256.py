@@ -1,10 +1,11 @@
-# SADI-Net (Gao et al., arXiv 2311.05323): Receptive Fortified hourglass +
-# Spatial Fusion Module + Distribution Learning Module, MPII, paper settings
-# (Sec. IV-C): Adam lr 1e-3, x0.1 at epochs 170 and 200, 210 epochs, rotation
-# +-80 deg, scale 0.5-1.5, flip 0.5. Loss (1 - chi) L(H1) + chi L(H2), chi =
-# sigma_hat (Eq. 8, Table 5 second row). Validation: single scale + flip
-# (Tables 3-5); the six-scale + flip test of Table 1 is the _ms6-flip-test
-# config.
+# SADI-Net (Gao et al., arXiv 2311.05323): 8-stack Receptive Fortified
+# hourglass with intermediate supervision (the stacks of the paper's Hourglass
+# baseline, Table 3) + Spatial Fusion Module + Distribution Learning Module,
+# MPII, paper settings (Sec. IV-C): Adam lr 1e-3, x0.1 at epochs 170 and 200,
+# 210 epochs, rotation +-80 deg, scale 0.5-1.5, flip 0.5. Loss
+# (1 - chi) L(H1) + chi L(H2), chi = sigma_hat (Eq. 8, Table 5 second row).
+# Validation: single scale + flip (Tables 3-5); the six-scale + flip test of
+# Table 1 is the _ms6-flip-test config. One stack: sadinet_rfm-hourglass1_*.
 _base_ = ['../_base_/default_runtime.py']
 
 train_cfg = dict(max_epochs=210, val_interval=10)
@@ -24,15 +25,6 @@ default_hooks = dict(checkpoint=dict(save_best='PCK', rule='greater'))
 
 codec = dict(
     type='MSRAHeatmap', input_size=(256, 256), heatmap_size=(64, 64), sigma=2)
-# Training targets: the same MSRA heatmaps plus mu_g of Eq. 4 (keypoints
-# normalised by the input size), from one encoder (MMPose's GenerateTarget
-# cannot combine two encoders that both emit keypoint_weights).
-target_codec = dict(
-    type='IntegralRegressionLabel',
-    input_size=(256, 256),
-    heatmap_size=(64, 64),
-    sigma=2,
-    normalize=False)
 
 model = dict(
     type='TopdownPoseEstimator',
@@ -44,19 +36,20 @@ model = dict(
     backbone=dict(
         type='RFMHourglassNet',
         num_keypoints=16,
-        num_stacks=1,
+        num_stacks=8,
         dilation=2,
         se_ratio=16,
         level_channels=(64, 128, 256, 512)),
     head=dict(
         type='DLMHead',
         out_channels=16,
-        num_stacks=1,
+        num_stacks=8,
         sfm=dict(
             type='SpatialFusionModule',
             in_channels=(64, 128, 256, 512),
             mid_channels=256,
-            head_channels=(128, 256, 512, 1024)),
+            head_channels=(128, 256, 512, 1024),
+            out_channels=2048),
         loss=dict(type='KeypointMSELoss', use_target_weight=True),
         dist_loss=dict(
             type='RLELoss', use_target_weight=True,
@@ -80,8 +73,11 @@ train_pipeline = [
         scale_factor=(0.5, 1.5),
         rotate_factor=80),
     dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='GenerateTarget', encoder=target_codec),
-    dict(type='PackPoseInputs')
+    # MSRA heatmaps and their weights; the DLM takes mu_g of Eq. 4 from the
+    # packed transformed keypoints (MMPose's GenerateTarget cannot combine two
+    # encoders that both emit keypoint_weights).
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs', pack_transformed=True)
 ]
 val_pipeline = [
     dict(type='LoadImage'),

@@ -1,5 +1,5 @@
 # Tiny SAMKR (few-channel HRNet, 128x128, c=16, g=8 as the paper) on the COCO
-# samples in ../shared/data/mmpose_samples (relative to the repo root): CPU
+# samples shipped in mmpose_attn/data/mmpose_samples: CPU
 # smoke runs and tests.
 _base_ = [
     './samkr_hrnet-w32_8xb10-140e_coco-512x512.py',
@@ -16,7 +16,13 @@ param_scheduler = [
 auto_scale_lr = dict(base_batch_size=2)
 default_hooks = dict(checkpoint=dict(save_best=None, interval=1))
 
-data_root = '../shared/data/mmpose_samples/coco/'
+# MMPose's own test samples, shipped inside the installed package
+import importlib.util  # noqa: E402
+import os.path as osp  # noqa: E402
+
+data_root = osp.join(
+    osp.dirname(importlib.util.find_spec('mmpose_attn').origin), 'data',
+    'mmpose_samples', 'coco', '')
 train_dataloader = dict(
     batch_size=2,
     num_workers=0,

@@ -34,4 +34,8 @@ model = dict(
         num_subspaces=8,
         num_adaptive_blocks=1,
         heatmap_loss=dict(
-            type='WeightAdaptiveHeatmapLoss', use_target_weight=True)))
+            type='WeightAdaptiveHeatmapLoss', use_target_weight=True),
+        # "follow ... COCO": COCO's displacement loss weight, not MMPose's
+        # DEKR-CrowdPose 0.004 (DEKR's own repository uses one weight for
+        # both datasets; see README)
+        displacement_loss=dict(loss_weight=0.002)))

@@ -30,4 +30,6 @@ model = dict(
         type='SAMKRHead',
         num_displacement_filters_per_keypoint=16,
         num_subspaces=8,
-        num_adaptive_blocks=1))
+        num_adaptive_blocks=1,
+        # COCO's displacement loss weight (see the W32 CrowdPose config)
+        displacement_loss=dict(loss_weight=0.002)))

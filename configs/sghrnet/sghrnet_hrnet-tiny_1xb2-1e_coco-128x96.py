@@ -1,5 +1,5 @@
 # Tiny SG-HRNet (one block per branch, 8-64 channels, 128x96 input) on the COCO
-# samples in ../shared/data/mmpose_samples (relative to the repo root): CPU
+# samples shipped in mmpose_attn/data/mmpose_samples: CPU
 # smoke runs, tests and the visualization demo. sigma/radius are scaled down
 # with the 32x24 heatmap.
 _base_ = ['./sghrnet_hrnet-w32_1xb32-210e_coco-256x192.py']
@@ -33,7 +33,13 @@ model = dict(
         init_cfg=None),
     head=dict(in_channels=8, decoder=codec))
 
-data_root = '../shared/data/mmpose_samples/coco/'
+# MMPose's own test samples, shipped inside the installed package
+import importlib.util  # noqa: E402
+import os.path as osp  # noqa: E402
+
+data_root = osp.join(
+    osp.dirname(importlib.util.find_spec('mmpose_attn').origin), 'data',
+    'mmpose_samples', 'coco', '')
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),

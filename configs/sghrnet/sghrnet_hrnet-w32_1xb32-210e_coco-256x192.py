@@ -1,7 +1,8 @@
 # SG-HRNet (Tang et al., TS 2024), COCO 256x192, Table 2.
 # Paper (Sec. 4.3): Adam lr 1e-3, x0.1 at epochs 170 and 200, 210 epochs,
 # 32 crops per iteration, rotation (-45, 45), scale (0.65, 1.35), horizontal
-# flip; person detections and flip-averaged heatmaps at test time.
+# flip; person detections and flip-averaged heatmaps at test time; bilinear
+# fusion upsampling (Sec. 3.3).
 _base_ = ['../_base_/default_runtime.py']
 
 train_cfg = dict(max_epochs=210, val_interval=10)
@@ -59,7 +60,10 @@ model = dict(
                 num_branches=4,
                 block='BASIC',
                 num_blocks=(4, 4, 4, 4),
-                num_channels=(32, 64, 128, 256))),
+                num_channels=(32, 64, 128, 256)),
+            # Sec. 3.3: "upsampled using bilinear interpolation" (HRNet:
+            # nearest)
+            upsample=dict(mode='bilinear', align_corners=False)),
         init_cfg=dict(
             type='Pretrained',
             checkpoint='https://download.openmmlab.com/mmpose/'
@@ -73,8 +77,9 @@ model = dict(
             type='DWALoss',
             losses=dict(
                 kpt=dict(type='KeypointMSELoss', use_target_weight=True),
-                seg=dict(type='BCELoss', use_sigmoid=True,
-                         loss_weight=0.002))),
+                # Eq. 6 on the maps' logits: MMPose's BCELoss with
+                # use_sigmoid=False is binary_cross_entropy_with_logits
+                seg=dict(type='BCELoss', loss_weight=0.002))),
         decoder=codec),
     test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
 

@@ -33,7 +33,7 @@ val_pipeline = [
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='PackPoseInputs')
 ]
-data_root = 'data/toy_mpii/'
+data_root = '{{$MMPOSE_ATTN_CACHE:~/.cache/mmpose_attn}}/toy_mpii/'
 train_dataloader = dict(
     batch_size=2,
     num_workers=0,

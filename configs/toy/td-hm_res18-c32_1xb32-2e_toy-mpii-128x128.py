@@ -49,7 +49,7 @@ model = dict(
 
 dataset_type = 'ToyPoseDataset'
 data_mode = 'topdown'  # read by MMPoseInferencer
-data_root = 'data/toy_mpii'
+data_root = '{{$MMPOSE_ATTN_CACHE:~/.cache/mmpose_attn}}/toy_mpii/'
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),

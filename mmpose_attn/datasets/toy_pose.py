@@ -8,7 +8,9 @@ is a pure function of ``(seed, split, index)``, so a split is reproducible
 from ``seed`` and ``num_samples`` alone.
 
 The split is rendered once to ``{data_root}/{split}-{img_size}px-n{num_samples}
--seed{seed}-v{version}/`` in MMPose's own MPII format, then read by the
+-seed{seed}-v{version}/`` (``data_root`` defaults to ``toy_mpii/`` under
+:func:`mmpose_attn.data.cache_root`, never the current folder) in MMPose's
+own MPII format, then read by the
 unchanged :class:`~mmpose.datasets.MpiiDataset` loader, pipeline and
 :class:`~mmpose.evaluation.MpiiPCKAccuracy` metric (real PCKh)::
 
@@ -39,7 +41,7 @@ import os
 import os.path as osp
 import shutil
 import tempfile
-from typing import Tuple
+from typing import Optional, Tuple
 
 import cv2
 import mmpose
@@ -47,6 +49,8 @@ import numpy as np
 from mmpose.datasets import MpiiDataset
 from mmpose.registry import DATASETS
 from scipy.io import savemat
+
+from mmpose_attn.data import cache_root
 
 # Bump when the renderer changes: old renders then live in other folders.
 GENERATOR_VERSION = 1
@@ -316,9 +320,16 @@ class ToyPoseDataset(MpiiDataset):
     ``headbox_file``, so :class:`~mmpose.evaluation.MpiiPCKAccuracy` gets
     ``head_size`` and reports PCKh.
 
+    The instances carry only ``bbox`` (the figure's square box), not
+    MpiiDataset's ``bbox_center``/``bbox_scale``: ``GetBBoxCenterScale``
+    derives the same centre and scale from it (``bbox_cs2xyxy`` and
+    ``bbox_xyxy2cs`` are inverse), without warning that it reuses them.
+
     Args:
-        data_root (str): folder that holds the rendered splits.
-            Default: ``'data/toy_mpii'``.
+        data_root (str, optional): folder that holds the rendered splits;
+            ``~`` is expanded. Default: None, i.e. ``toy_mpii`` under
+            :func:`mmpose_attn.data.cache_root` (``$MMPOSE_ATTN_CACHE``, else
+            ``~/.cache/mmpose_attn``).
         split (str): ``'train'``, ``'val'`` or ``'test'``; each draws from its
             own random stream. Default: ``'train'``.
         num_samples (int): number of images (one figure each). Default: 1000.
@@ -332,7 +343,7 @@ class ToyPoseDataset(MpiiDataset):
     METAINFO: dict = dict(from_file=MPII_METAINFO)
 
     def __init__(self,
-                 data_root: str = 'data/toy_mpii',
+                 data_root: Optional[str] = None,
                  split: str = 'train',
                  num_samples: int = 1000,
                  seed: int = 0,
@@ -348,6 +359,8 @@ class ToyPoseDataset(MpiiDataset):
                 f'got {num_samples} and {img_size}')
         self.split, self.num_samples, self.seed, self.img_size = \
             split, num_samples, seed, img_size
+        data_root = osp.expanduser(data_root) if data_root else osp.join(
+            cache_root(), 'toy_mpii')
         sub = ensure_toy_split(data_root, split, num_samples, seed, img_size)
         super().__init__(
             data_root=data_root,
@@ -357,3 +370,9 @@ class ToyPoseDataset(MpiiDataset):
             if test_mode else None,
             test_mode=test_mode,
             **kwargs)
+
+    def _load_annotations(self):
+        data_list, image_list = super()._load_annotations()
+        for instance in data_list:
+            del instance['bbox_center'], instance['bbox_scale']
+        return data_list, image_list

@@ -1,2 +1,2 @@
 from . import hooks  # noqa: F401
-from . import cpu_distributed  # noqa: F401  (CPU --launcher pytorch)
+from . import checkpoint_guard, cpu_distributed  # noqa: F401

@@ -1,5 +1,7 @@
 """Let mmengine 0.10.7's ``--launcher pytorch`` run on machines without CUDA
-(``env_cfg.dist_cfg.backend=gloo``), installed at import.
+(``env_cfg.dist_cfg.backend=gloo``): the ``cpu_ddp`` host change
+(``mmpose_attn.utils.host_changes``), applied by ``import mmpose_attn``
+unless ``MMPOSE_ATTN_CPU_DDP=0``.
 
 mmengine assumes a GPU per process: ``_init_dist_pytorch`` calls
 ``torch.cuda.set_device(local_rank)`` ("Found no NVIDIA driver") and
@@ -45,15 +47,25 @@ def _cpu_device_ids(ddp_init):
     return wrapper
 
 
+_ORIGINALS = {}
+
+
 def install() -> None:
-    """Patch mmengine once (idempotent)."""
-    if getattr(dist_utils, '_mmpose_attn_cpu_dist', False):
+    """Patch mmengine (idempotent)."""
+    if _ORIGINALS:
         return
+    _ORIGINALS.update(
+        init_dist_pytorch=dist_utils._init_dist_pytorch,
+        ddp_init=MMDistributedDataParallel.__init__)
     dist_utils._init_dist_pytorch = _without_cuda_set_device(
-        dist_utils._init_dist_pytorch)
+        _ORIGINALS['init_dist_pytorch'])
     MMDistributedDataParallel.__init__ = _cpu_device_ids(
-        MMDistributedDataParallel.__init__)
-    dist_utils._mmpose_attn_cpu_dist = True
+        _ORIGINALS['ddp_init'])
 
 
-install()
+def uninstall() -> None:
+    """Put mmengine's own functions back (idempotent)."""
+    if not _ORIGINALS:
+        return
+    dist_utils._init_dist_pytorch = _ORIGINALS.pop('init_dist_pytorch')
+    MMDistributedDataParallel.__init__ = _ORIGINALS.pop('ddp_init')

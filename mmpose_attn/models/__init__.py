@@ -1,1 +1,1 @@
-from . import backbones, heads, losses, necks, pose_estimators  # noqa: F401
+from . import backbones, heads, losses, necks, pose_estimators, utils  # noqa: F401

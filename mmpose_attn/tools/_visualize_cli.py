@@ -1,5 +1,12 @@
 """Arguments and model loading shared by the ``visualize_*`` tools, which
-each save one PNG of a model's attention maps for one image."""
+each save one PNG of a model's attention maps for one image.
+
+One box convention for every tool: ``--bbox X1 Y1 X2 Y2`` (corners in
+pixels), as MMPose's ``inference_topdown`` takes boxes. The weights go
+through MMPose's ``init_model``, i.e. mmengine's loader, where the
+``checkpoint_guard`` of ``mmpose_attn.engine`` refuses another model's
+checkpoint with an error naming the file.
+"""
 import argparse
 import os.path as osp
 from typing import Optional
@@ -40,6 +47,24 @@ def model_image_parser(description: str,
     return parser
 
 
+def add_bbox_argument(parser: argparse.ArgumentParser,
+                      when: str = '') -> None:
+    """Add ``--bbox X1 Y1 X2 Y2``, the person box of a top-down tool.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+        when (str): Prefix of the help's condition, e.g.
+            ``'without --ann; '``. Default: ``''``.
+    """
+    parser.add_argument(
+        '--bbox',
+        nargs=4,
+        type=float,
+        metavar=('X1', 'Y1', 'X2', 'Y2'),
+        help=f'person box corners in pixels ({when}default: the whole '
+        'image)')
+
+
 def load_model_for(args: argparse.Namespace) -> nn.Module:
     """Check the files named by ``args`` before the slow model build, then
     build the model with :func:`mmpose.apis.init_model`.
@@ -52,7 +77,9 @@ def load_model_for(args: argparse.Namespace) -> nn.Module:
 
     Raises:
         FileNotFoundError: The config, checkpoint or image does not exist.
-        ValueError: ``--out`` does not end with ``.png``.
+        ValueError: ``--out`` does not end with ``.png``, or ``--bbox`` is
+            not ``X1 Y1 X2 Y2`` with positive extent.
+        RuntimeError: The checkpoint belongs to another architecture.
     """
     for kind, path in (('config', args.config),
                        ('checkpoint', args.checkpoint), ('image', args.img)):
@@ -60,4 +87,9 @@ def load_model_for(args: argparse.Namespace) -> nn.Module:
             raise FileNotFoundError(f'{kind} file {path} does not exist')
     if not args.out.lower().endswith('.png'):
         raise ValueError(f'--out {args.out}: expected a .png file')
+    bbox = getattr(args, 'bbox', None)
+    if bbox is not None and not (bbox[2] > bbox[0] and bbox[3] > bbox[1]):
+        raise ValueError(
+            f'--bbox {" ".join(f"{v:g}" for v in bbox)}: expected X1 Y1 X2 '
+            'Y2 with X2 > X1 and Y2 > Y1 (corners, not width and height)')
     return init_model(args.config, args.checkpoint, device=args.device)

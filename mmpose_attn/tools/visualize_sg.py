@@ -2,7 +2,7 @@
 next to the ground-truth keypoint segmentation target, as a PNG.
 
     python -m mmpose_attn.tools.visualize_sg CONFIG CKPT IMG --out out.png \
-        [--ann person_keypoints.json [--instance 0]] [--bbox X Y W H]
+        [--ann person_keypoints.json [--instance 0]] [--bbox X1 Y1 X2 Y2]
 
 With ``--ann`` (COCO keypoint json holding IMG) the person's box and
 keypoints come from the annotation and the target panel is drawn; without
@@ -11,7 +11,9 @@ it the box is ``--bbox`` or the whole image, and there is no target.
 import mmcv
 import numpy as np
 
-from mmpose_attn.tools._visualize_cli import load_model_for, model_image_parser
+from mmpose_attn.tools._visualize_cli import (add_bbox_argument,
+                                              load_model_for,
+                                              model_image_parser)
 from mmpose_attn.visualization.sg_maps import (load_coco_instance,
                                                predict_sg_maps, save_sg_maps)
 
@@ -23,9 +25,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--instance', type=int, default=0,
         help='which annotated person of IMG (with --ann)')
-    parser.add_argument(
-        '--bbox', type=float, nargs=4, metavar=('X', 'Y', 'W', 'H'),
-        help='person box without --ann (default: the whole image)')
+    add_bbox_argument(parser, 'without --ann; ')
     return parser.parse_args(argv)
 
 
@@ -38,8 +38,7 @@ def main(argv=None):
         gt = load_coco_instance(args.ann, args.img, args.instance)
         bbox = gt.pop('bbox')
     elif args.bbox:
-        x, y, w, h = args.bbox
-        bbox = np.array([[x, y, x + w, y + h]], dtype=np.float32)
+        bbox = np.array([args.bbox], dtype=np.float32)
     else:
         h, w = mmcv.imread(args.img).shape[:2]
         bbox = np.array([[0, 0, w, h]], dtype=np.float32)

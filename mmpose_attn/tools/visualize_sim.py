@@ -6,19 +6,16 @@ mpii-256x256.py)::
     python -m mmpose_attn.tools.visualize_sim CONFIG ckpt.pth demo.jpg \\
         --bbox 100 50 300 400 --out sim_weights.png
 """
-from mmpose_attn.tools._visualize_cli import load_model_for, model_image_parser
+from mmpose_attn.tools._visualize_cli import (add_bbox_argument,
+                                              load_model_for,
+                                              model_image_parser)
 from mmpose_attn.visualization.sim_weights import save_sim_weights
 
 
 def parse_args(argv=None):
     parser = model_image_parser(__doc__.splitlines()[0], 'SPCNet',
                                 'sim_weights.png')
-    parser.add_argument(
-        '--bbox',
-        nargs=4,
-        type=float,
-        metavar=('X1', 'Y1', 'X2', 'Y2'),
-        help='person box (default: the whole image)')
+    add_bbox_argument(parser)
     return parser.parse_args(argv)
 
 

@@ -6,7 +6,9 @@ the message hub's ``HistoryBuffer`` and numpy arrays/scalars, which the
 weights-only unpickler refuses (``Unsupported global: mmengine.logging.
 history_buffer.HistoryBuffer``), so ``resume`` and ``load_from`` break.
 Rather than turning weights-only loading off, we allow exactly the globals
-mmengine's own checkpoints contain.
+mmengine's own checkpoints contain: the ``safe_globals`` host change
+(``mmpose_attn.utils.host_changes``), applied by ``import mmpose_attn`` unless
+``MMPOSE_ATTN_SAFE_GLOBALS=0``.
 """
 import numpy as np
 import torch
@@ -31,3 +33,15 @@ def allow_mmengine_checkpoints() -> None:
     """Register :func:`mmengine_checkpoint_globals` as safe for
     ``torch.load``. Idempotent."""
     torch.serialization.add_safe_globals(mmengine_checkpoint_globals())
+
+
+def disallow_mmengine_checkpoints() -> None:
+    """Remove exactly :func:`mmengine_checkpoint_globals` from torch's safe
+    globals, keeping any others registered. Idempotent."""
+    ours = mmengine_checkpoint_globals()
+    keep = [
+        g for g in torch.serialization.get_safe_globals()
+        if not any(g is o for o in ours)
+    ]
+    torch.serialization.clear_safe_globals()
+    torch.serialization.add_safe_globals(keep)

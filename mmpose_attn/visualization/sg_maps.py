@@ -85,7 +85,11 @@ def predict_sg_maps(model: nn.Module, img_path: str, bbox: np.ndarray,
     batch = model.data_preprocessor(
         pseudo_collate([pack(results)]), training=False)
     feats = model.extract_feat(batch['inputs'])
-    seg_maps = feats[-1][0].float().cpu().numpy()
+    if not hasattr(feats, 'seg_maps'):
+        raise TypeError(
+            f'{type(model.backbone).__name__} features carry no `seg_maps`; '
+            'the model needs an SGHRNet backbone and no neck')
+    seg_maps = feats.seg_maps[0].float().cpu().numpy()
 
     target = None
     if keypoints is not None:

@@ -87,6 +87,25 @@ def collect_subspace_attention(
     return attn[branch_ids].cpu().numpy(), kpt_ids, data_sample
 
 
+def attention_sharpness(attn: np.ndarray) -> dict:
+    """How far subspace attention maps are from uniform.
+
+    Args:
+        attn (np.ndarray): Maps in shape (..., h, w), each summing to 1 (as
+            :func:`collect_subspace_attention` returns them).
+
+    Returns:
+        dict: Arrays of shape ``attn.shape[:-2]``: ``peak_ratio``, a map's
+        maximum as a multiple of a uniform map's ``1/(h*w)`` (1 = uniform),
+        and ``entropy_ratio``, its entropy over ``log(h*w)`` (1 = uniform,
+        0 = a single position).
+    """
+    flat = attn.reshape(*attn.shape[:-2], -1).astype(np.float64)
+    n = flat.shape[-1]
+    entropy = -(flat * np.log(np.clip(flat, 1e-300, None))).sum(-1)
+    return dict(peak_ratio=flat.max(-1) * n, entropy_ratio=entropy / np.log(n))
+
+
 def _to_image_space(heat: np.ndarray, img_shape: Tuple[int, int],
                     input_size, input_center, input_scale) -> np.ndarray:
     """Warp a map from network-output space back onto the original image,
@@ -112,7 +131,9 @@ def draw_subspace_attention(img: np.ndarray,
     """Compose a grid: one row per keypoint; the first column is the image
     with that keypoint's predictions (circle radius ~ score), the next ``g``
     columns overlay each subspace's attention map (JET, normalised to its own
-    maximum; the title gives that peak as a multiple of a uniform map).
+    maximum; the title gives that peak as a multiple of a uniform map's and
+    the entropy as a fraction of a uniform map's, see
+    :func:`attention_sharpness`).
 
     Args:
         img (np.ndarray): The original BGR image.
@@ -129,8 +150,9 @@ def draw_subspace_attention(img: np.ndarray,
     geometry = (meta['input_size'], meta['input_center'], meta['input_scale'])
     pred = data_sample.pred_instances
     keypoint_names = keypoint_names or {}
+    sharpness = attention_sharpness(attn)
     rows = []
-    for maps, kpt_id in zip(attn, keypoint_ids):
+    for row, (maps, kpt_id) in enumerate(zip(attn, keypoint_ids)):
         name = keypoint_names.get(kpt_id, str(kpt_id))
         marked = img.copy()
         for (x, y), score in zip(pred.keypoints[:, kpt_id],
@@ -141,15 +163,16 @@ def draw_subspace_attention(img: np.ndarray,
             titled_panel(marked, f'{name} (predicted)', PANEL_HEIGHT)
         ]
         for j, heat in enumerate(maps):
-            # the peak as a multiple of a uniform map's 1/(h*w)
-            ratio = float(heat.max()) * heat.size
+            ratio = sharpness['peak_ratio'][row, j]
+            entropy = sharpness['entropy_ratio'][row, j]
             heat = _to_image_space(heat, img.shape[:2], *geometry)
             peak = float(heat.max())
             # normalised to its own peak; jet() clips, so a map <= 0 is blue
             overlay = jet_overlay(img, heat / peak if peak > 0 else heat,
                                   alpha)
             panels.append(
-                titled_panel(overlay, f'{name} s{j} peak {ratio:.1f}x uniform',
+                titled_panel(overlay,
+                             f's{j} peak {ratio:.1f}x H {entropy:.3f}',
                              PANEL_HEIGHT))
         rows.append(np.concatenate(panels, axis=1))
     width = max(r.shape[1] for r in rows)

@@ -16,24 +16,28 @@ MAIN = {
     'sadinet_rfm-hourglass_2xb32-210e_mpii-256x256.py': 16,
     'sadinet_rfm-hourglass_2xb32-210e_lsp-256x256.py': 14,
 }
+# One-stack variant of the main MPII config.
+VARIANTS = {'sadinet_rfm-hourglass1_2xb32-210e_mpii-256x256.py': 16}
 MS6 = {
     'sadinet_rfm-hourglass_2xb32-210e_mpii-256x256_ms6-flip-test.py',
     'sadinet_rfm-hourglass_2xb32-210e_lsp-256x256_ms6-flip-test.py',
 }
-# Tables 3-5: config -> (backbone, RFM units, head, chi, MSE loss weight)
+# Tables 3-5: config -> (backbone, units, head, chi, MSE loss weight); units:
+# 'rfm' (dilated branch + SE), 'basic' (Fig. 3(b) basic blocks, the paper's
+# Hourglass), 'bottleneck' (Newell). Every row has 8 stacks.
 ABLATIONS = {
     'td-hm_hourglass_2xb32-210e_mpii-256x256.py':
-    ('DilatedHourglassNet', False, 'SPCNetHead', None, 1.0),
+    ('DilatedHourglassNet', 'bottleneck', 'SPCNetHead', None, 1.0),
     'td-hm_rfm-hourglass_2xb32-210e_mpii-256x256.py':
-    ('RFMHourglassNet', True, 'SPCNetHead', None, 1.0),
+    ('RFMHourglassNet', 'rfm', 'SPCNetHead', None, 1.0),
     'td-hm_basic-hourglass_2xb32-210e_mpii-256x256.py':
-    ('RFMHourglassNet', True, 'SPCNetHead', None, 1.0),
+    ('RFMHourglassNet', 'basic', 'SPCNetHead', None, 1.0),
     'sadinet-sfm-dlm_hourglass_2xb32-210e_mpii-256x256.py':
-    ('RFMHourglassNet', False, 'DLMHead', 'sigma', 1.0),
+    ('RFMHourglassNet', 'basic', 'DLMHead', 'sigma', 1.0),
     'sadinet-sum-loss_rfm-hourglass_2xb32-210e_mpii-256x256.py':
-    ('RFMHourglassNet', True, 'DLMHead', 0.5, 2.0),
+    ('RFMHourglassNet', 'rfm', 'DLMHead', 0.5, 2.0),
     'sadinet_rfm-hourglass_2xb32-210e_mpii-256x256.py':
-    ('RFMHourglassNet', True, 'DLMHead', 'sigma', 1.0),
+    ('RFMHourglassNet', 'rfm', 'DLMHead', 'sigma', 1.0),
 }
 TINY = {'sadinet_rfm-hourglass-tiny_1xb8-1e_toy-mpii-64x64.py'}
 
@@ -42,12 +46,41 @@ def _load(config_root, name):
     return Config.fromfile(osp.join(config_root, 'sadinet', name))
 
 
+def _units(model):
+    """'rfm', 'basic' or 'bottleneck': the residual units of a backbone."""
+    kinds = set()
+    for m in model.backbone.modules():
+        name = type(m).__name__
+        if name == 'ReceptiveFortifiedModule':
+            full = m.dilated_conv is not None and m.se is not None
+            bare = m.dilated_conv is None and m.se is None
+            assert full or bare, 'half an RFM'
+            kinds.add('rfm' if full else 'basic')
+        elif name == 'Bottleneck':
+            kinds.add('bottleneck')
+    assert len(kinds) == 1, kinds
+    return kinds.pop()
+
+
 def test_every_config_is_listed(config_root):
+    # CPU-tier variants (another suite's) are not SADI-Net paper configs.
     names = {
         osp.basename(p)
         for p in glob.glob(osp.join(config_root, 'sadinet', '*.py'))
+        if 'cpu-tier' not in osp.basename(p)
     }
-    assert names == set(MAIN) | MS6 | set(ABLATIONS) | TINY
+    assert names == set(MAIN) | set(VARIANTS) | MS6 | set(ABLATIONS) | TINY
+
+
+@pytest.mark.parametrize('name', sorted(MAIN) + sorted(ABLATIONS) +
+                         sorted(VARIANTS))
+def test_stacks_with_intermediate_supervision(config_root, name):
+    """8 stacks (the paper's Hourglass baseline) everywhere but the named
+    one-stack variant; one supervised heatmap per stack."""
+    cfg = _load(config_root, name)
+    stacks = 1 if name in VARIANTS else 8
+    assert cfg.model.backbone.num_stacks == stacks
+    assert cfg.model.head.num_stacks == stacks
 
 
 @pytest.mark.parametrize('name', sorted(MAIN))
@@ -66,11 +99,11 @@ def test_paper_training_settings(config_root, name):
         [t for t in pipeline if t.type == 'RandomBBoxTransform'][0])
     assert bbox.rotate_factor == 80 and bbox.scale_factor == (0.5, 1.5)
     target = [t for t in pipeline if t.type == 'GenerateTarget'][0]
-    # MSRA heatmaps (as the decoder's) plus normalised keypoint labels
-    assert target.encoder.type == 'IntegralRegressionLabel'
-    assert not target.encoder.normalize
-    for key in ('input_size', 'heatmap_size', 'sigma'):
-        assert target.encoder[key] == cfg.codec[key]
+    # the heatmap codec's targets and weights; mu_g from the packed
+    # transformed keypoints
+    assert target.encoder == cfg.codec and cfg.codec.type == 'MSRAHeatmap'
+    pack = [t for t in pipeline if t.type == 'PackPoseInputs'][0]
+    assert pack.pack_transformed
     k = MAIN[name]
     assert cfg.model.backbone.num_keypoints == cfg.model.head.out_channels == k
     metric = 'TorsoPCKAccuracy' if k == 14 else 'MpiiPCKAccuracy'
@@ -92,23 +125,15 @@ def test_six_distinct_pyramid_scales_with_flip(config_root, name):
 
 @pytest.mark.parametrize('name', sorted(ABLATIONS))
 def test_ablation_configs_build_the_table_variants(config_root, name):
-    backbone_type, rfm, head_type, chi, mse_weight = ABLATIONS[name]
+    backbone_type, units, head_type, chi, mse_weight = ABLATIONS[name]
     cfg = _load(config_root, name)
     assert cfg.model.backbone.type == backbone_type
     assert cfg.model.head.type == head_type
     assert cfg.model.head.loss.get('loss_weight', 1.0) == mse_weight
     if chi is not None:
         assert cfg.model.head.chi == chi
-    model = MODELS.build(cfg.model)
-    units = {type(m).__name__ for m in model.backbone.modules()}
-    assert ('ReceptiveFortifiedModule' in units) == rfm
-    assert ('Bottleneck' in units) == (not rfm)
-    if rfm:
-        basic = 'basic-hourglass' in name
-        for m in model.backbone.modules():
-            if type(m).__name__ == 'ReceptiveFortifiedModule':
-                assert (m.dilated_conv is None) == basic
-                assert (m.se is None) == basic
+    # the units of the row, on a narrow copy (full size: ~200 M params)
+    assert _units(MODELS.build(_tiny_model(cfg))) == units
     # training settings are shared by every row of a table
     main = _load(config_root,
                  'sadinet_rfm-hourglass_2xb32-210e_mpii-256x256.py')
@@ -150,6 +175,7 @@ NON_TINY = {
        for name, k in MAIN.items()},
     **{name: 16
        for name in ABLATIONS},
+    **VARIANTS,
     **{name: (14 if '_lsp-' in name else 16)
        for name in MS6},
 }
@@ -170,7 +196,8 @@ def _tiny_model(cfg):
         head.sfm.update(
             in_channels=TINY_LEVELS,
             mid_channels=16,
-            head_channels=tuple(2 * c for c in TINY_LEVELS))
+            head_channels=tuple(2 * c for c in TINY_LEVELS),
+            out_channels=256)
         head.flow_grid_size = 32
     else:
         head.in_channels = 16
@@ -240,8 +267,7 @@ def test_tiny_variant_train_and_test_step(config_root, samples_root, name):
     torch.manual_seed(0)
     model = MODELS.build(tiny)
     if name in ABLATIONS:  # the table row's units survive the shrinking
-        units = {type(m).__name__ for m in model.backbone.modules()}
-        assert ('ReceptiveFortifiedModule' in units) == ABLATIONS[name][1]
+        assert _units(model) == ABLATIONS[name][1]
         if ABLATIONS[name][3] is not None:
             assert model.head.chi == ABLATIONS[name][3]
     train_set = _samples_dataset(cfg, cfg.train_dataloader, samples_root, k)

@@ -31,6 +31,17 @@ VARIANTS = {
     # the table prints g=8 for 12_SAMKR_24; name, text and s=2 say g=12
     'samkr-g12c24_hrnet-w32_8xb10-140e_coco-512x512.py': (12, 24, 2, True),
 }
+# DEKR baselines built from SAMKRHead (attention off) -> MMPose's DEKR config
+BASELINES = {
+    'dekr_hrnet-w32_8xb10-140e_coco-512x512.py':
+    'mmpose::body_2d_keypoint/dekr/coco/'
+    'dekr_hrnet-w32_8xb10-140e_coco-512x512.py',
+    'dekr_hrnet-w48_8xb10-140e_coco-640x640.py':
+    'mmpose::body_2d_keypoint/dekr/coco/'
+    'dekr_hrnet-w48_8xb10-140e_coco-640x640.py',
+}
+# main configs tested with a rescore net from tools/train_rescore_net.py
+OWN_RESCORE = {f'{osp.splitext(n)[0]}_own-rescore.py': n for n in MAIN}
 TINY = {
     'samkr_hrnet-tiny_1xb2-2e_coco-128x128.py': ('coco', 'test_coco.json'),
     'samkr_hrnet-tiny_1xb2-2e_crowdpose-128x128.py':
@@ -54,7 +65,8 @@ def test_every_config_is_listed(config_root):
         osp.basename(p)
         for p in glob.glob(osp.join(config_root, 'samkr', '*.py'))
     }
-    assert names == set(MAIN) | set(VARIANTS) | set(TINY)
+    assert names == set(MAIN) | set(VARIANTS) | set(TINY) | set(BASELINES) \
+        | set(OWN_RESCORE)
 
 
 @pytest.mark.parametrize('name', sorted(MAIN))
@@ -84,6 +96,11 @@ def test_paper_training_settings(config_root, name):
     # SWAHR's weight-adaptive loss for W32, DEKR's loss for W48 (Sec. IV-A)
     assert head.heatmap_loss.type == ('WeightAdaptiveHeatmapLoss'
                                       if width == 'W32' else 'KeypointMSELoss')
+    # "CrowdPose training and testing methods follow ... COCO" (Sec. IV-D):
+    # COCO's displacement loss weight (MMPose's DEKR-CrowdPose has 0.004;
+    # DEKR's own repository uses one weight for both datasets)
+    assert head.displacement_loss.loss_weight == 0.002
+    assert head.displacement_loss.beta == 1 / 9
     if 'crowdpose' in name:
         assert cfg.val_evaluator.iou_type == 'keypoints_crowd'
         assert cfg.val_evaluator.use_area is False
@@ -210,7 +227,55 @@ def _samples_dataset(loader, samples_root, pipeline):
             test_mode=loader.dataset.get('test_mode', False)))
 
 
-@pytest.mark.parametrize('name', sorted(set(MAIN) | set(VARIANTS)))
+@pytest.mark.parametrize('name', sorted(OWN_RESCORE))
+def test_own_rescore_configs_change_only_the_rescore_weights(
+        config_root, name):
+    own = _load(config_root, name).to_dict()
+    base = _load(config_root, OWN_RESCORE[name]).to_dict()
+    init_cfg = own['model']['head']['rescore_cfg'].pop('init_cfg')
+    base['model']['head']['rescore_cfg'].pop('init_cfg')
+    assert own == base
+    # the default output of tools/train_rescore_net.py for the base config
+    assert init_cfg == dict(
+        type='Pretrained',
+        checkpoint=f'work_dirs/{osp.splitext(OWN_RESCORE[name])[0]}/'
+        'rescore_net.pth')
+
+
+@pytest.mark.parametrize('name', sorted(BASELINES))
+def test_dekr_baseline_is_mmpose_dekr(config_root, name):
+    """Everything but the head type equals MMPose's DEKR config; MMPose's
+    DEKR (state dict of a tiny copy) loads strictly and gives the same
+    outputs: bit-exact on mmcv's CPU kernel, to 1e-5 on torchvision's."""
+    from mmpose_attn.tools.analysis.config_utils import load_config
+    ours, stock = _load(config_root, name), load_config(BASELINES[name])
+    assert ours.model.head.pop('type') == 'SAMKRHead'
+    assert (ours.model.head.pop('num_displacement_filters_per_keypoint'),
+            ours.model.head.pop('num_adaptive_blocks'),
+            ours.model.head.pop('attention_cfg')) == (15, 2, None)
+    assert stock.model.head.pop('type') == 'DEKRHead'
+    ours.model.pop('_scope_', None)  # set by the mmpose:: base
+    assert ours.model.to_dict() == stock.model.to_dict()
+
+    ours, stock = _load(config_root, name), load_config(BASELINES[name])
+    torch.manual_seed(0)
+    stock_model = MODELS.build(_tiny_copy(config_root, stock)[0]).eval()
+    x = torch.randn(1, 3, 128, 128)
+    with torch.no_grad():
+        expected = stock_model._forward(x)
+    for backend, tol in (('auto', 0), ('torchvision', 1e-5)):
+        model_cfg = _tiny_copy(config_root, ours)[0]
+        model_cfg.head.deform_conv_backend = backend
+        model = MODELS.build(model_cfg).eval()
+        model.load_state_dict(stock_model.state_dict(), strict=True)
+        with torch.no_grad():
+            for a, b in zip(model._forward(x), expected):
+                torch.testing.assert_close(a, b, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize(
+    'name', sorted(set(MAIN) | set(VARIANTS) | set(BASELINES)
+                   | set(OWN_RESCORE)))
 def test_every_config_trains_and_tests_one_step_tiny(config_root,
                                                      samples_root, name):
     """The config's own head options, losses, pipelines and optimizer at
@@ -230,12 +295,16 @@ def test_every_config_trains_and_tests_one_step_tiny(config_root,
     c = head_cfg.get('num_displacement_filters_per_keypoint', 16)
     assert head.displacement_conv_layers[0].conv.out_channels == k * c
     sam = head.subspace_attention
-    assert sam.num_subspaces == head_cfg.get('num_subspaces', 8)
-    assert sam.num_branches == (k if head_cfg.get('disentangled', True) else
-                                1)
+    if name in BASELINES:
+        assert sam is None and c == 15 and head.num_adaptive_blocks == 2
+    else:
+        assert sam.num_subspaces == head_cfg.get('num_subspaces', 8)
+        assert sam.num_branches == (k if head_cfg.get('disentangled', True)
+                                    else 1)
     assert type(head.loss_module['heatmap']).__name__ == \
         head_cfg.heatmap_loss.type
-    assert head.rescore_net is not None  # kept, without its download
+    # kept (DEKR's parameters) without its weights: rescoring is off
+    assert head.rescore_net is not None and not head.rescore_on
     if name in VARIANTS:
         g, _, s, _ = VARIANTS[name]
         assert (sam.num_subspaces, sam.subspace_channels) == (g, s)
@@ -250,10 +319,12 @@ def test_every_config_trains_and_tests_one_step_tiny(config_root,
 
     model.train()
     optim = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
+    # the subspace attention (the adaptive convs' offsets in the baselines)
+    trained = 'transform_matrix_conv' if name in BASELINES else \
+        'pointwise_conv.conv.weight'
     attention = {
         n: p.detach().clone()
-        for n, p in head.named_parameters()
-        if 'pointwise_conv.conv.weight' in n
+        for n, p in head.named_parameters() if trained in n
     }
     # one image: the deformable convs of k x c channels dominate the time
     logs = model.train_step(pseudo_collate([train_set[0]]), optim)

@@ -23,11 +23,13 @@ CONFIGS = sorted(
     osp.basename(p) for p in glob.glob(osp.join(CONFIG_DIR, '*.py')))
 TINY = 'sghrnet_hrnet-tiny_1xb2-1e_coco-128x96.py'
 COCO = 'sghrnet_hrnet-w32_1xb32-210e_coco-256x192.py'
-MPII = {
-    3: 'sghrnet-r3_hrnet-w32_1xb32-210e_mpii-256x256.py',
-    5: 'sghrnet_hrnet-w32_1xb32-210e_mpii-256x256.py',
-    9: 'sghrnet-r9_hrnet-w32_1xb32-210e_mpii-256x256.py',
-}
+# MPII: paper-literal (256x192, bilinear fusion upsampling) and HRNet
+# protocol (256x256, nearest), each with the radii of Table 3
+MPII = {(size, r): ('sghrnet' if r == 5 else f'sghrnet-r{r}') +
+        f'_hrnet-w32_1xb32-210e_mpii-256x{size}.py'
+        for size in (192, 256) for r in (3, 5, 9)}
+PAPER = [COCO, TINY, *(MPII[192, r] for r in (3, 5, 9))]
+HRNET_PROTOCOL = [MPII[256, r] for r in (3, 5, 9)]
 
 
 def _load(name):
@@ -87,22 +89,41 @@ def test_paper_training_settings():
     losses = cfg.model.head.loss
     assert losses.type == 'DWALoss'
     assert losses.losses.seg.loss_weight == 0.002
+    # on logits: MMPose's BCELoss with use_sigmoid=False
+    assert losses.losses.seg.type == 'BCELoss'
+    assert not losses.losses.seg.get('use_sigmoid', False)
     assert cfg.model.test_cfg.flip_test
     assert cfg.model.backbone.init_cfg.type == 'Pretrained'
     assert cfg.val_dataloader.dataset.bbox_file.endswith(
         'COCO_val2017_detections_AP_H_56_person.json')
 
 
-@pytest.mark.parametrize('radius', sorted(MPII))
-def test_mpii_radius_ablation(radius):
-    cfg = _load(MPII[radius])
+@pytest.mark.parametrize('size,radius', sorted(MPII))
+def test_mpii_radius_ablation(size, radius):
+    cfg = _load(MPII[size, radius])
+    for pipeline in (cfg.val_dataloader.dataset.pipeline,
+                     cfg.test_dataloader.dataset.pipeline):
+        assert _transform(pipeline,
+                          'TopdownAffine').input_size == (size, 256)
     enc = _transform(cfg.train_dataloader.dataset.pipeline,
                      'GenerateTarget')['encoder']
-    assert enc.radius == radius and enc.input_size == (256, 256)
+    assert enc.radius == radius and enc.input_size == (size, 256)
+    assert enc == cfg.model.head.decoder
     assert cfg.model.head.out_channels == 16
     assert cfg.val_dataloader.dataset.type == 'MpiiDataset'
     assert cfg.val_dataloader.dataset.bbox_file is None
     assert cfg.val_evaluator == dict(type='MpiiPCKAccuracy')
+
+
+@pytest.mark.parametrize('name', PAPER + HRNET_PROTOCOL)
+def test_fusion_upsampling(name):
+    """Sec. 3.3 "upsampled using bilinear interpolation" in the paper
+    configs; HRNet's nearest in the HRNet-protocol ones."""
+    upsample = _load(name).model.backbone.extra.upsample
+    if name in PAPER:
+        assert upsample == dict(mode='bilinear', align_corners=False)
+    else:
+        assert upsample == dict(mode='nearest', align_corners=None)
 
 
 class _DWAProbe(Hook):
@@ -172,7 +193,7 @@ def test_tiny_train_test_and_resume(samples_root, tmp_path):
 # guided modules, SGHeatmapHead, DWALoss with its lambda, the codec's sigma
 # and segmentation radius) and its own pipelines, with the tiny config's HRNet
 # widths and a half-size input (256x192 -> 128x96, 256x256 -> 128x128).
-FULL = [COCO, *(MPII[r] for r in sorted(MPII))]
+FULL = [COCO, *(MPII[k] for k in sorted(MPII))]
 
 
 def _tiny_codec(codec):
@@ -185,7 +206,8 @@ def _tiny_codec(codec):
 def _tiny_model(cfg):
     model = copy.deepcopy(cfg.model)
     tiny = _load(TINY).model
-    model.backbone.extra = tiny.backbone.extra
+    model.backbone.extra = dict(
+        tiny.backbone.extra, upsample=model.backbone.extra.upsample)
     model.backbone.init_cfg = None  # no Pretrained download in tests
     model.head.update(
         in_channels=tiny.head.in_channels,
@@ -223,19 +245,22 @@ def _samples_dataset(loader, samples_root):
     return DATASETS.build(dataset)
 
 
-def _one_train_step(model, cfg, train_set):
-    """One step of the config's own optimizer: finite keypoint and
-    segmentation losses, and the backbone and both heads get updated."""
+def _one_train_step(model, cfg, train_set, losses=('loss_kpt', 'loss_seg')):
+    """One step of the config's own optimizer: finite positive ``losses``,
+    and HRNet, every SGM and the head get updated."""
     model.train()
     optim = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
-    before = copy.deepcopy(model.state_dict())
+    # parameters only: BN running statistics change without any gradient
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
     logs = model.train_step(pseudo_collate([train_set[0], train_set[1]]),
                             optim)
-    assert {'loss_kpt', 'loss_seg'} <= set(logs)
-    for name in ('loss_kpt', 'loss_seg'):
+    assert set(losses) <= set(logs)
+    for name in losses:
         assert torch.isfinite(logs[name]) and logs[name] > 0, name
-    after = model.state_dict()
-    for part in ('backbone.', 'head.'):
+    after = dict(model.named_parameters())
+    for part in ('backbone.stage4.', *(f'backbone.stage_sgms.{i}.'
+                                       for i in range(3)),
+                 'backbone.final_sgm.', 'head.'):
         assert any(not torch.equal(v, after[n]) for n, v in before.items()
                    if n.startswith(part) and v.is_floating_point()), part
 
@@ -268,3 +293,43 @@ def test_tiny_copy_train_and_test_step(samples_root, name):
     _one_train_step(model, cfg, train_set)
 
     checked_test_step(model, test_set, k)
+
+
+def test_stock_heatmap_head_on_sghrnet(samples_root):
+    """Drop-in: MMPose's own HeatmapHead and MSRAHeatmap codec on SGHRNet,
+    without segmentation supervision, build, train one step (the SGMs learn
+    through Eq. 4 alone) and test with flip."""
+    cfg = _load(TINY)
+    codec = dict(
+        type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32),
+        sigma=1)
+    cfg.model.head = dict(
+        type='HeatmapHead',
+        in_channels=8,
+        out_channels=17,
+        deconv_out_channels=None,
+        loss=dict(type='KeypointMSELoss', use_target_weight=True),
+        decoder=codec)
+    _transform(cfg.train_dataloader.dataset.pipeline,
+               'GenerateTarget').encoder = codec
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    assert isinstance(model.backbone, SGHRNet)
+    assert model.test_cfg.flip_test
+
+    def dataset(loader, test_mode):
+        return DATASETS.build(
+            dict(
+                type='CocoDataset',
+                data_root=osp.join(samples_root, 'coco'),
+                data_mode='topdown',
+                ann_file='test_coco.json',
+                data_prefix=dict(img=''),
+                pipeline=loader.dataset.pipeline,
+                test_mode=test_mode))
+
+    test_set = dataset(cfg.test_dataloader, True)
+    model.dataset_meta = test_set.metainfo
+    train_set = dataset(cfg.train_dataloader, False)
+    _one_train_step(model, cfg, train_set, losses=('loss_kpt', ))
+    checked_test_step(model, test_set, 17)

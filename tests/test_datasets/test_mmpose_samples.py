@@ -1,5 +1,5 @@
 """MMPose's dataset classes, pipelines, codecs and metrics on the real COCO,
-MPII and CrowdPose samples in ``../shared``, through configs.
+MPII and CrowdPose samples shipped in ``mmpose_attn/data``, through configs.
 
 For each config: its test dataset is pointed at the samples, every sample
 goes through the config's own pipeline, the training pipeline's heatmap

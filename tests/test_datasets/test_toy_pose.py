@@ -239,3 +239,47 @@ def test_real_pckh_uses_the_head_size(tmp_path):
     assert pckh(0.45)['PCK'] == pytest.approx(100.)
     assert pckh(0.45)['PCK@0.1'] == pytest.approx(0.)
     assert pckh(0.55)['PCK'] == pytest.approx(0.)
+
+
+def test_default_root_is_the_cache_not_the_current_folder(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv('MMPOSE_ATTN_CACHE', str(tmp_path / 'cache'))
+    monkeypatch.chdir(tmp_path)
+    ds = DATASETS.build(dict(type='ToyPoseDataset', num_samples=2,
+                             img_size=64))
+    sub = split_dirname('train', 2, 0, 64)
+    assert osp.isfile(tmp_path / 'cache' / 'toy_mpii' / sub / 'spec.json')
+    assert ds.data_root == str(tmp_path / 'cache' / 'toy_mpii')
+    assert os.listdir(tmp_path) == ['cache']
+
+
+def test_toy_configs_render_into_the_cache(tmp_path, monkeypatch,
+                                           config_root):
+    monkeypatch.setenv('MMPOSE_ATTN_CACHE', str(tmp_path))
+    cfg = Config.fromfile(osp.join(config_root, TINY))
+    assert cfg.train_dataloader.dataset.data_root == \
+        f'{tmp_path}/toy_mpii/'
+
+
+def test_no_bbox_center_warning_and_the_same_crop(tmp_path, recwarn):
+    """The instances carry only the box; GetBBoxCenterScale derives the
+    centre and scale MpiiDataset would have given, without its warning."""
+    ds = build(tmp_path, split='val', test_mode=True, num_samples=4,
+               pipeline=[dict(type='GetBBoxCenterScale')])
+    with open(osp.join(tmp_path, split_dirname('val', 4, 0, 64),
+                       'annotations.json')) as f:
+        anns = json.load(f)
+    for i, ann in enumerate(anns):
+        results = ds[i]
+        assert 'Use the existing' not in ''.join(
+            str(w.message) for w in recwarn)
+        # MpiiDataset's own centre (shifted down 15 * scale, 0-based) and
+        # scale (x200), padded 1.25x as GetBBoxCenterScale pads
+        scale = np.float32(ann['scale']) * 200
+        center = np.array(ann['center'], np.float32)
+        center[1] += 15. / 200 * scale
+        center -= 1
+        np.testing.assert_allclose(results['bbox_center'][0], center,
+                                   rtol=1e-5)
+        np.testing.assert_allclose(results['bbox_scale'][0],
+                                   [scale * 1.25] * 2, rtol=1e-5)

@@ -1,5 +1,6 @@
 """Bad data fails early with an error naming the file and the problem."""
 import json
+import os
 import os.path as osp
 
 import cv2
@@ -126,3 +127,74 @@ def test_real_mpii_headbox_file_checked(samples_root):
                 test_mode=True,
                 pipeline=[]))
     assert 'gt.mat' in str(err.value)
+
+
+def test_unreadable_image_says_what_failed(tmp_path):
+    load = TRANSFORMS.build(dict(type='LoadImage'))
+    empty = tmp_path / 'empty.jpg'
+    empty.write_bytes(b'')
+    with pytest.raises(OSError) as err:
+        load(dict(img_path=str(empty)))
+    assert str(err.value) == f'{empty}: cannot read image: empty file ' \
+        '(0 bytes)'
+    text = tmp_path / 'text.jpg'
+    text.write_bytes(b'hello, not pixels')
+    with pytest.raises(OSError) as err:
+        load(dict(img_path=str(text)))
+    assert "not an image OpenCV can decode (17 bytes, starting b'hello, n')" \
+        in str(err.value)
+    assert 'check whether the file exists' not in str(err.value)
+
+
+def break_images(root):
+    """Empty the first image of write_coco's pair, garble the second."""
+    with open(osp.join(root, '000.jpg'), 'wb'):
+        pass
+    with open(osp.join(root, '001.jpg'), 'wb') as f:
+        f.write(b'GIF89a but not really')
+
+
+def test_check_images_is_opt_in(tmp_path):
+    write_coco(str(tmp_path))
+    break_images(str(tmp_path))
+    assert len(build_coco(tmp_path)) == 2  # found only when loaded
+    with pytest.raises(OSError) as err:
+        build_coco(tmp_path, filter_cfg=dict(check_images=True))
+    message = str(err.value)
+    assert message.startswith(f'{tmp_path}/ann.json: 2 of 2 listed images '
+                              'cannot be read')
+    assert f'{tmp_path}/000.jpg: empty file (0 bytes)' in message
+    assert f'{tmp_path}/001.jpg: not an image OpenCV can decode' in message
+
+
+def test_check_images_missing_files(tmp_path, capsys):
+    write_coco(str(tmp_path))
+    assert len(build_coco(tmp_path, filter_cfg=dict(check_images=True))) == 2
+    assert '2/2' in capsys.readouterr().out  # the progress bar
+    os.remove(osp.join(str(tmp_path), '001.jpg'))
+    with pytest.raises(FileNotFoundError,
+                       match='1 of 2 listed images cannot be read') as err:
+        build_coco(tmp_path, filter_cfg=dict(check_images=True))
+    assert f'{tmp_path}/001.jpg: file not found' in str(err.value)
+
+
+def test_stock_mmpose_ignores_check_images_without_our_checks(tmp_path):
+    import mmpose_attn
+    write_coco(str(tmp_path))
+    break_images(str(tmp_path))
+    mmpose_attn.undo_host_changes('data_checks')
+    try:
+        dataset = build_coco(tmp_path, filter_cfg=dict(check_images=True))
+    finally:
+        mmpose_attn.apply_host_changes()
+    assert len(dataset) == 2
+
+
+def test_mpii_list_json_in_a_coco_config(samples_root):
+    ann_file = osp.join(samples_root, 'mpii', 'test_mpii.json')
+    with pytest.raises(ValueError, match='expects a COCO-style annotation '
+                       'file') as err:
+        build_coco(osp.join(samples_root, 'mpii'), ann_file='test_mpii.json')
+    assert str(err.value).startswith(f'{ann_file}: CocoDataset expects')
+    assert "<class 'list'>" in str(err.value)
+    assert 'MpiiDataset' in str(err.value)

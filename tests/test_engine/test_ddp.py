@@ -29,7 +29,7 @@ def test_two_process_ddp_training_on_cpu(tmp_path):
         'log_level=DEBUG', 'randomness.seed=0'
     ]
     env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=REPO)
-    # cwd: the config's relative data_root renders the toy data in tmp_path
+    # the toy data is rendered once into $MMPOSE_ATTN_CACHE (conftest)
     proc = subprocess.run(
         cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
         timeout=600)

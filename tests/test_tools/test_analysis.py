@@ -262,3 +262,22 @@ def test_benchmark_cli(configs, capsys):
     with pytest.raises(ValueError, match='forward mode'):
         benchmark(configs['topdown'], configs['topdown'], mode='train',
                   input_shape=(32, 32))
+
+
+@pytest.mark.parametrize('backend', ['mmcv', 'torchvision'])
+def test_deform_conv_flops_equal_on_both_kernels(backend):
+    from mmpose_attn.models.utils.deform_conv import DeformConv2d
+
+    class Block(nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.conv = DeformConv2d(3, 6, 3, padding=1, backend=backend)
+
+        def forward(self, x):
+            offset = torch.zeros(x.size(0), 18, *x.shape[2:])
+            return self.conv(x, offset)
+
+    result = model_complexity(Block(), (8, 8))
+    assert not any('deform' in op.lower() for op in result['unsupported_ops'])
+    assert result['by_operator']['deform_conv'] == 6 * 3 * 3 * 3 * 8 * 8

@@ -49,19 +49,24 @@ def test_package_layout(installed):
             osp.join(pkg, '.mim', 'configs', '**', '*.py'), recursive=True)
     }
     assert ours and ours <= shipped
+    # the model index and the sample images travel too
+    assert osp.isfile(osp.join(pkg, '.mim', 'model-index.yml'))
+    for sub in ('coco/test_coco.json', 'mpii/test_mpii.json',
+                'crowdpose/test_crowdpose.json', 'coco/000000000785.jpg'):
+        assert osp.isfile(osp.join(pkg, 'data', 'mmpose_samples', sub)), sub
 
 
 def test_mim_train_from_regular_install(installed, tmp_path):
-    env = dict(os.environ, PYTHONPATH=installed)
+    env = dict(
+        os.environ,
+        PYTHONPATH=installed,
+        MMPOSE_ATTN_CACHE=str(tmp_path / 'cache'))
     work_dir = tmp_path / 'work'
     proc = subprocess.run(
         [
             sys.executable, '-m', 'mim', 'train', 'mmpose_attn', TINY,
             '--work-dir',
-            str(work_dir), '--cfg-options',
-            f'train_dataloader.dataset.data_root={tmp_path}/toy',
-            f'val_dataloader.dataset.data_root={tmp_path}/toy',
-            f'test_dataloader.dataset.data_root={tmp_path}/toy'
+            str(work_dir)
         ],
         cwd=str(tmp_path),  # not the checkout: the config comes from .mim
         env=env,
@@ -74,3 +79,32 @@ def test_mim_train_from_regular_install(installed, tmp_path):
     assert osp.join(pkg, 'tools', 'train.py') in proc.stdout
     assert osp.join(pkg, '.mim', 'configs', TINY) in proc.stdout
     assert glob.glob(str(work_dir / 'epoch_1.pth'))
+
+
+def test_samples_and_index_from_regular_install(installed, tmp_path):
+    """A samples config from ``.mim/configs`` reads the images shipped in the
+    installed package; ``mim search`` reads ``.mim/model-index.yml``."""
+    env = dict(os.environ, PYTHONPATH=installed)
+    pkg = osp.join(installed, 'mmpose_attn')
+    config = osp.join(pkg, '.mim', 'configs', 'sghrnet',
+                      'sghrnet_hrnet-tiny_1xb2-1e_coco-128x96.py')
+    code = ('from mmengine.config import Config; import mmpose_attn; '
+            f'cfg = Config.fromfile({config!r}); '
+            'print(mmpose_attn.__file__); '
+            'print(cfg.train_dataloader.dataset.data_root)')
+    proc = subprocess.run([sys.executable, '-c', code], cwd=str(tmp_path),
+                          env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    package_file, data_root = proc.stdout.split()[-2:]
+    assert package_file == osp.join(pkg, '__init__.py')
+    assert data_root == osp.join(pkg, 'data', 'mmpose_samples', 'coco', '')
+    assert osp.isfile(osp.join(data_root, 'test_coco.json'))
+
+    proc = subprocess.run(
+        [sys.executable, '-m', 'mim', 'search', 'mmpose_attn', '--model',
+         'sghrnet', '--valid-config'],
+        cwd=str(tmp_path), env=env, capture_output=True, text=True,
+        timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert 'sghrnet_hrnet-tiny_1xb2-1e_coco-128x96' in proc.stdout

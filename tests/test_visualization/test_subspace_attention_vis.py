@@ -79,3 +79,18 @@ def test_bad_requests_are_clear_errors(tiny_model, samples_root):
         collect_subspace_attention(tiny_model, img, ['left_wing'])
     with pytest.raises(ValueError, match='out of range'):
         collect_subspace_attention(tiny_model, img, [17])
+
+
+def test_attention_sharpness_by_hand():
+    from mmpose_attn.visualization.subspace_attention import \
+        attention_sharpness
+    uniform = np.full((2, 4), 1 / 8)
+    spike = np.zeros((2, 4))
+    spike[1, 2] = 1.0
+    half = np.zeros((2, 4))
+    half[0, :2] = 0.5
+    stats = attention_sharpness(np.stack([uniform, spike, half])[None])
+    np.testing.assert_allclose(stats['peak_ratio'], [[1, 8, 4]])
+    # entropy over log(8): 1, 0 and log(2) / log(8) = 1/3
+    np.testing.assert_allclose(stats['entropy_ratio'], [[1, 0, 1 / 3]],
+                               atol=1e-12)

@@ -1,48 +1,25 @@
-"""Refuse a ``load_from`` checkpoint that belongs to another architecture.
+"""Refuse a ``load_from`` checkpoint that belongs to another architecture,
+for models the load-time guard does not cover.
 
-mmengine loads ``load_from`` with ``strict=False``: a checkpoint of another
-model only logs a list of missing keys and the run goes on from random
-weights (training) or reports chance-level metrics (testing). This hook
-compares the checkpoint with the model before anything is loaded
-(``before_run`` precedes ``load_or_resume`` in both ``Runner.train`` and
-``Runner.test``) and stops with an error that names the file.
+``mmpose_attn.engine.checkpoint_guard`` checks every load into a model that
+contains an mmpose_attn module, whatever the config says. This hook, listed
+in our configs' ``custom_hooks``, extends the same check to ``load_from`` of
+models made only of MMPose modules (the baselines in our config folders),
+before anything is loaded (``before_run`` precedes ``load_or_resume`` in
+both ``Runner.train`` and ``Runner.test``).
 """
-from typing import Dict, Optional, Tuple
-
-import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner.checkpoint import _load_checkpoint
 
 from mmpose.registry import HOOKS
+from mmpose_attn.engine.checkpoint_guard import (MIN_MATCH_RATIO, check_fits,
+                                                 compare_state_dicts,
+                                                 guard_is_installed,
+                                                 has_mmpose_attn_module,
+                                                 state_dict_of)
 
-
-def compare_state_dicts(model_state: Dict[str, torch.Tensor],
-                        ckpt_state: Dict[str, torch.Tensor]) -> Tuple:
-    """Split the model's keys into matched (same name and shape),
-    shape-mismatched and missing, plus the checkpoint's unexpected keys."""
-    matched, mismatched, missing = [], [], []
-    for key, value in model_state.items():
-        if key not in ckpt_state:
-            missing.append(key)
-        elif tuple(ckpt_state[key].shape) != tuple(value.shape):
-            mismatched.append(key)
-        else:
-            matched.append(key)
-    unexpected = [k for k in ckpt_state if k not in model_state]
-    return matched, mismatched, missing, unexpected
-
-
-def _state_dict_of(checkpoint) -> Optional[Dict[str, torch.Tensor]]:
-    state = checkpoint.get('state_dict', checkpoint) \
-        if isinstance(checkpoint, dict) else None
-    if not isinstance(state, dict):
-        return None
-    # DDP-saved weights carry a 'module.' prefix that mmengine strips too.
-    return {
-        k[len('module.'):] if k.startswith('module.') else k: v
-        for k, v in state.items() if isinstance(v, torch.Tensor)
-    }
+__all__ = ['CheckpointCompatibilityHook', 'compare_state_dicts']
 
 
 @HOOKS.register_module()
@@ -59,7 +36,7 @@ class CheckpointCompatibilityHook(Hook):
 
     priority = 'VERY_HIGH'
 
-    def __init__(self, min_match_ratio: float = 0.5):
+    def __init__(self, min_match_ratio: float = MIN_MATCH_RATIO):
         self.min_match_ratio = min_match_ratio
 
     def before_run(self, runner) -> None:
@@ -68,30 +45,14 @@ class CheckpointCompatibilityHook(Hook):
             return
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
+        if guard_is_installed() and has_mmpose_attn_module(model):
+            return  # checked while loading, without reading the file twice
         checkpoint = _load_checkpoint(filename, map_location='cpu')
-        ckpt_state = _state_dict_of(checkpoint)
+        ckpt_state = state_dict_of(checkpoint)
         if ckpt_state is None:
             raise ValueError(f'{filename}: not a model checkpoint (no '
                              'state_dict of tensors inside)')
         self.check(model.state_dict(), ckpt_state, filename)
 
-    def check(self, model_state: Dict[str, torch.Tensor],
-              ckpt_state: Dict[str, torch.Tensor], filename: str) -> None:
-        matched, mismatched, missing, unexpected = compare_state_dicts(
-            model_state, ckpt_state)
-        ratio = len(matched) / max(len(model_state), 1)
-        if ratio >= self.min_match_ratio:
-            return
-
-        def some(keys):
-            shown = ', '.join(keys[:3])
-            return f'{shown}, ... ({len(keys)} in all)' if len(
-                keys) > 3 else shown or 'none'
-
-        raise RuntimeError(
-            f'{filename}: checkpoint does not fit this model: only '
-            f'{len(matched)} of {len(model_state)} weights match by name and '
-            f'shape ({ratio:.0%} < {self.min_match_ratio:.0%}). '
-            f'Shape mismatch: {some(mismatched)}. Missing: {some(missing)}. '
-            f'Unexpected: {some(unexpected)}. Was it trained with another '
-            'config?')
+    def check(self, model_state, ckpt_state, filename: str) -> None:
+        check_fits(model_state, ckpt_state, filename, self.min_match_ratio)

@@ -12,6 +12,21 @@ from mmpose.registry import MODELS
 from .dilated_hourglass import DilatedHourglassNet
 
 
+def projection_shortcut(in_channels: int, out_channels: int,
+                        norm_cfg: dict) -> Optional[nn.Module]:
+    """ResNet's 1x1 conv-BN shortcut where the width changes, else None
+    (identity): the ``downsample`` of MMPose's residual blocks."""
+    if in_channels == out_channels:
+        return None
+    return ConvModule(
+        in_channels,
+        out_channels,
+        1,
+        bias=False,
+        norm_cfg=norm_cfg,
+        act_cfg=None)
+
+
 class ReceptiveFortifiedModule(BasicBlock):
     """Receptive Fortified Module: the dilated residual block of Fig. 3(a).
 
@@ -45,19 +60,11 @@ class ReceptiveFortifiedModule(BasicBlock):
                  se_ratio: Optional[int] = 16,
                  norm_cfg: dict = dict(type='BN'),
                  init_cfg=None):
-        downsample = None
-        if in_channels != out_channels:
-            downsample = ConvModule(
-                in_channels,
-                out_channels,
-                1,
-                bias=False,
-                norm_cfg=norm_cfg,
-                act_cfg=None)
         super().__init__(
             in_channels,
             out_channels,
-            downsample=downsample,
+            downsample=projection_shortcut(in_channels, out_channels,
+                                           norm_cfg),
             norm_cfg=norm_cfg,
             init_cfg=init_cfg)
         self.branch_dilation = branch_dilation
@@ -104,8 +111,9 @@ class RFMHourglassNet(DilatedHourglassNet):
     A :class:`DilatedHourglassNet` whose residual units (stem, every
     hourglass level, stack outputs) are :class:`ReceptiveFortifiedModule`;
     the geometry defaults to the classic hourglass (Sec. III-A: four 2x
-    poolings, decoder levels at 8, 16, 32, 64 px for a 256x256 input). The
-    last stack's heatmaps are H_1 (Sec. III-B); its decoder features, highest
+    poolings, decoder levels at 8, 16, 32, 64 px for a 256x256 input), with
+    one heatmap per stack for intermediate supervision. The last stack's
+    heatmaps are H_1 (Sec. III-B); its decoder features, highest
     resolution first, are projected by 1x1 conv-BN-ReLU to
     ``level_channels`` (64, 128, 256, 512: the F_1..F_4 of Sec. III-C, whose
     widths the paper states while the hourglass keeps one width) for the
@@ -113,12 +121,13 @@ class RFMHourglassNet(DilatedHourglassNet):
 
     Args:
         num_keypoints (int): Heatmap channels.
-        num_stacks (int): Stacked hourglasses (the paper does not say; its
-            baseline, 88.9 PCKh in Table 3, is MMPose's one-stack hourglass).
-            Default: 1.
+        num_stacks (int): Stacked hourglasses. The paper does not say; its
+            Hourglass baseline (Table 3) is the 8-stack hourglass, which the
+            SADI-Net configs follow. Default: 1.
         num_downsamples (int): Pooled levels (4 = classic). Default: 4.
-        dilated_blocks (bool): See :class:`DilatedHourglassNet`; every unit is
-            an RFM either way. Default: False.
+        dilated_blocks (bool): Must be ``False``: every unit is an RFM, whose
+            dilation is its parallel branch (``dilation``); SPCNet's dilated
+            bottlenecks are :class:`DilatedHourglassNet`'s. Default: False.
         dilation (int): ``b`` of the RFM's parallel conv (Eq. 1; the paper
             gives no value). Default: 2.
         se_ratio (int, optional): SE squeeze ratio of the RFM; ``None``: no
@@ -128,8 +137,6 @@ class RFMHourglassNet(DilatedHourglassNet):
             (Fig. 3(b), the paper's Table 3 baseline). Default: True.
         level_channels (Sequence[int], optional): Widths of F_1..F_N (N <=
             depth, outermost levels). ``None``: no ``features``.
-        rfm (bool): ``False`` keeps the parent's (Newell) bottlenecks, for the
-            "Hourglass + SFM-DLM" ablation (Table 4). Default: True.
         **kwargs: Other :class:`DilatedHourglassNet` arguments.
     """
 
@@ -142,13 +149,18 @@ class RFMHourglassNet(DilatedHourglassNet):
                  se_ratio: Optional[int] = 16,
                  level_channels: Optional[Sequence[int]] = (64, 128, 256,
                                                             512),
-                 rfm: bool = True,
                  dilated_branch: bool = True,
                  **kwargs):
+        if dilated_blocks:
+            raise ValueError(
+                f'{type(self).__name__}: dilated_blocks=True is not '
+                'supported: every unit is a Receptive Fortified Module, whose '
+                'dilation is its parallel branch (`dilation`, '
+                '`dilated_branch`); use DilatedHourglassNet for dilated '
+                'bottlenecks')
         # make_block runs inside the parent's __init__.
         self.se_ratio = se_ratio
         self.dilated_branch = dilated_branch
-        self.rfm = rfm
         super().__init__(
             num_keypoints,
             num_stacks=num_stacks,
@@ -167,8 +179,6 @@ class RFMHourglassNet(DilatedHourglassNet):
 
     def make_block(self, in_channels: int, out_channels: int,
                    kind: str) -> nn.Module:
-        if not self.rfm:
-            return super().make_block(in_channels, out_channels, kind)
         return ReceptiveFortifiedModule(
             in_channels,
             out_channels,

@@ -3,7 +3,7 @@
 Tang et al., "Segmentation Guided Attention Networks for Human Pose
 Estimation", Traitement du Signal 41(5), 2024 (Sec. 3.2-3.3, Fig. 1-3).
 """
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from mmcv.cnn import ConvModule
@@ -59,10 +59,40 @@ class SegmentationGuidedModule(BaseModule):
         self.seg_conv = nn.Conv2d(mid_channels, 1, kernel_size=1)
 
     def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
-        """Return the guided features ``x * s`` (Eq. 4) and the map ``s``
-        of shape (B, 1, H, W)."""
-        s = torch.sigmoid(self.seg_conv(self.conv(x)))
-        return x * s, s
+        """Return the guided features ``x * s`` (Eq. 4) and the logits of
+        the map ``s``, shape (B, 1, H, W); ``s = sigmoid(logits)``."""
+        logits = self.seg_conv(self.conv(x))
+        return x * torch.sigmoid(logits), logits
+
+
+class SGHRNetOutput(tuple):
+    """HRNet's feature tuple with the SGMs' segmentation maps attached.
+
+    To every stock MMPose neck and head this is the tuple ``HRNet`` returns;
+    :class:`SGHeatmapHead` reads the maps from ``seg_logits``. (The
+    ``NamedTuple`` of :class:`RFMHourglassNet` has a fixed number of fields,
+    whereas HRNet returns 1 or 4 features depending on
+    ``multiscale_output``.) Slicing or a neck returns a plain tuple, without
+    the maps.
+
+    Args:
+        feats (Sequence[Tensor]): HRNet's features.
+        seg_logits (Tensor): Logits of the N stacked maps, (B, N, H, W).
+    """
+
+    def __new__(cls, feats: Sequence[Tensor], seg_logits: Tensor):
+        self = super().__new__(cls, feats)
+        self.seg_logits = seg_logits
+        return self
+
+    def __getnewargs__(self):
+        # copy / deepcopy / pickle rebuild through __new__
+        return tuple(self), self.seg_logits
+
+    @property
+    def seg_maps(self) -> Tensor:
+        """The maps ``s`` in [0, 1], (B, N, H, W)."""
+        return torch.sigmoid(self.seg_logits)
 
 
 @MODELS.register_module()
@@ -79,20 +109,24 @@ class SGHRNet(HRNet):
     HRNet itself is reused unchanged: the stage SGMs are attached as forward
     hooks of the high-resolution branch, so every HRNet parameter keeps its
     name and ImageNet/HRNet checkpoints load as they do into ``HRNet``.
+    ``frozen_stages`` also freezes the SGMs of the frozen stages (the final
+    SGM counts as stage 4).
 
     Args:
         extra (dict): HRNet stage settings, as for
-            :class:`mmpose.models.backbones.HRNet`.
+            :class:`mmpose.models.backbones.HRNet`; ``extra['upsample']``
+            sets the fusion upsampling (HRNet: nearest; Sec. 3.3: bilinear).
         sgm_cfg (dict, optional): Extra arguments of
             :class:`SegmentationGuidedModule` (``mid_channels``,
             ``norm_cfg``, ``act_cfg``). Defaults to ``None``.
         **kwargs: Other arguments of :class:`HRNet` (``in_channels``,
-            ``norm_cfg``, ``init_cfg``, ...).
+            ``norm_cfg``, ``frozen_stages``, ``init_cfg``, ...).
 
     Returns (forward):
-        tuple[Tensor]: HRNet's features (the first one multiplied by the
-        final map) followed by the stacked maps of shape (B, 4, H/4, W/4),
-        in order stage 2, stage 3, stage 4, final.
+        SGHRNetOutput: exactly HRNet's features (one, or four with
+        ``extra['stage4']['multiscale_output']``), the first multiplied by
+        the final map, with ``seg_logits`` (B, 4, H/4, W/4): the maps of
+        stage 2, stage 3, stage 4 and the final SGM, before the sigmoid.
     """
 
     guided_stages = ('stage2', 'stage3', 'stage4')
@@ -119,20 +153,33 @@ class SGHRNet(HRNet):
             SegmentationGuidedModule(channels, **sgm_cfg)
             for _ in self.guided_stages)
         self.final_sgm = SegmentationGuidedModule(channels, **sgm_cfg)
+        # HRNet.__init__ froze its stages before the SGMs existed
+        self._freeze_stages()
 
         # A bound method (not a closure) so that deep copies (EMA models)
         # call their own SGMs.
-        self._stage_maps: List[Tensor] = []
+        self._stage_logits: List[Tensor] = []
         for name in self.guided_stages:
             getattr(self, name)[-1].branches[0].register_forward_hook(
                 self._guide_high_res_branch)
+
+    def _freeze_stages(self) -> None:
+        super()._freeze_stages()
+        if 'final_sgm' not in self._modules:
+            return  # called by HRNet.__init__ before the SGMs exist
+        for stage, sgm in zip((2, 3, 4, 4), [*self.stage_sgms,
+                                             self.final_sgm]):
+            if stage <= self.frozen_stages:
+                sgm.eval()
+                for param in sgm.parameters():
+                    param.requires_grad = False
 
     def _guide_high_res_branch(self, module: nn.Module, args,
                                output: Tensor) -> Tensor:
         # Hooks fire in stage order, so the maps collected so far index the
         # SGM of the current stage.
-        guided, seg_map = self.stage_sgms[len(self._stage_maps)](output)
-        self._stage_maps.append(seg_map)
+        guided, logits = self.stage_sgms[len(self._stage_logits)](output)
+        self._stage_logits.append(logits)
         return guided
 
     def train(self, mode: bool = True) -> 'SGHRNet':
@@ -140,10 +187,10 @@ class SGHRNet(HRNet):
         super().train(mode)
         return self
 
-    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
-        self._stage_maps = []
+    def forward(self, x: Tensor) -> SGHRNetOutput:
+        self._stage_logits = []
         feats = list(super().forward(x))
-        feats[0], final_map = self.final_sgm(feats[0])
-        stage_maps, self._stage_maps = self._stage_maps, []
-        seg_maps = torch.cat([*stage_maps, final_map], dim=1)
-        return (*feats, seg_maps)
+        feats[0], final_logits = self.final_sgm(feats[0])
+        stage_logits, self._stage_logits = self._stage_logits, []
+        return SGHRNetOutput(
+            feats, torch.cat([*stage_logits, final_logits], dim=1))

@@ -1,7 +1,7 @@
 """Distribution Learning Module of SADI-Net (Gao et al., arXiv 2311.05323,
 Sec. III-D and III-E, Eq. 4-8)."""
 import math
-from typing import Tuple, Union
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -13,6 +13,7 @@ from mmpose.models.heads import CPMHead
 from mmpose.registry import MODELS
 from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList
+from ..utils import float32_under_autocast
 
 
 @MODELS.register_module()
@@ -22,33 +23,38 @@ class DLMHead(CPMHead):
     Training (Sec. III-C to III-E):
 
     1. The backbone's features F_1..F_N go through the Spatial Fusion Module
-       (``sfm``, built here so it runs only in training); the pooled output
+       (``sfm``, built here so it runs only in training); its pooled output
        is regressed by one linear layer to the keypoint location mu_hat and
        the scale logits of sigma_hat (as MMPose's :class:`RLEHead`), in
        coordinates normalised by the input size.
     2. MMPose's :class:`RLELoss` (its :class:`RealNVP` is the flow G_xi)
-       gives the residual log-likelihood of the ground truth (Eq. 4).
-    3. The learnable heatmap H_2 is rendered on H_1's grid from
-       P(x) = Q(x_bar) + G_xi((x_bar - mu) / sigma), x_bar = (x - mu_hat) /
-       sigma_hat (Eq. 5), where mu, sigma are the mean and std of G_xi and Q
-       is the RLE loss's base density; H_2 is divided by its maximum (the
-       ground-truth heatmaps peak at 1).
+       gives the negative log-likelihood of the ground truth mu_g (Eq. 4),
+       with the residual z = (mu_hat - mu_g) / sigma_hat as RLELoss defines
+       it. It is the only term that trains mu_hat and sigma_hat.
+    3. The learnable heatmap H_2 is that same likelihood at every pixel x of
+       H_1's grid: H_2(x) = exp(-L_rle(mu_g = x)), divided by its maximum
+       (the ground-truth heatmaps peak at 1), i.e. P_{theta,xi}(x | T) of
+       Eq. 4 rendered as a heatmap. Its MSE trains the flow only: mu_hat and
+       sigma_hat enter H_2 detached (Eq. 7 names the DLM's parameters xi_q,
+       Eq. 4 the SFM's theta).
     4. L = sum of the intermediate stacks' MSE + (1 - chi) * MSE(H_1) +
        chi * MSE(H_2) (Eq. 8) + ``rle_loss_weight`` * RLE NLL. chi is per
        keypoint: ``'sigma'`` (default, "we set chi = sigma") takes the mean
        of sigma_hat's two components, detached and clamped to [0, 1]; a float
        is a constant chi.
 
-    G_xi does not depend on the image, so it is evaluated once per step on a
-    fixed ``flow_grid_size``^2 grid over [-flow_grid_range, flow_grid_range]^2
-    (which also gives mu and sigma by quadrature) and sampled bilinearly at
-    every pixel's standardised offset: the flow runs on K points per image
-    (the NLL) plus one small grid, never on B*K*H*W pixels.
+    mu_hat starts at the image centre and sigma_hat at ``init_sigma`` (the
+    ground-truth heatmap's width), so chi = sigma_hat leaves H_1 almost all
+    its supervision from the first step.
 
-    The grid's flow activations are recomputed in the backward pass
-    (chunked activation checkpointing, ``_flow_chunk`` points at a time)
-    rather than stored: one extra flow forward on the grid for ~50 MB less
-    peak memory per step.
+    G_xi does not depend on the image, so its log-density is evaluated once
+    per step on a fixed ``flow_grid_size``^2 grid over [-flow_grid_range,
+    flow_grid_range]^2 and sampled bilinearly at every pixel's residual: the
+    flow runs on K points per image (the NLL) plus one small grid, never on
+    B*K*H*W pixels. The grid's flow activations are recomputed in the
+    backward pass (chunked activation checkpointing, ``_flow_chunk`` points
+    at a time) rather than stored: one extra flow forward on the grid for
+    ~50 MB less peak memory per step.
 
     Inference decodes H_1 exactly as :class:`CPMHead` (flip test included);
     the SFM and the flow run only in :meth:`loss` or when asked
@@ -63,11 +69,14 @@ class DLMHead(CPMHead):
         dist_loss (dict): Config of the :class:`RLELoss` (Eq. 4). Default:
             Gaussian Q, as the paper's Q.
         rle_loss_weight (float): Weight of the RLE NLL. Eq. 8 has no such
-            term; it trains the flow (Eq. 4). Default: 1e-3, so that its
-            gradient does not swamp the heatmap MSE (O(1e-3)) in the shared
-            backbone.
+            term; it trains mu_hat, sigma_hat and the flow (Eq. 4). Default:
+            1e-3, so that its gradient does not swamp the heatmap MSE
+            (O(1e-3)) in the shared backbone.
         chi (str | float): ``'sigma'`` or a constant in [0, 1] (Eq. 8).
-        flow_grid_size (int): Samples per axis of the flow-density grid.
+        init_sigma (float, optional): Initial sigma_hat (normalised by the
+            input size). ``None``: the decoder's Gaussian sigma divided by
+            its heatmap width (2 / 64 for the MPII configs).
+        flow_grid_size (int): Samples per axis of the flow log-density grid.
         flow_grid_range (float): Half-width of that grid (standardised
             units); the flow density is taken as 0 outside it.
         decoder (dict, optional): Heatmap codec, e.g. ``MSRAHeatmap``.
@@ -85,6 +94,7 @@ class DLMHead(CPMHead):
                      q_distribution='gaussian'),
                  rle_loss_weight: float = 1e-3,
                  chi: Union[str, float] = 'sigma',
+                 init_sigma: Optional[float] = None,
                  flow_grid_size: int = 64,
                  flow_grid_range: float = 6.0,
                  decoder: OptConfigType = None,
@@ -97,6 +107,15 @@ class DLMHead(CPMHead):
                 f'{chi!r}')
         if isinstance(loss, (list, tuple)):
             raise ValueError('DLMHead: `loss` must be a single loss config')
+        if init_sigma is None:
+            if not decoder or 'sigma' not in decoder:
+                raise ValueError(
+                    'DLMHead: give init_sigma or a heatmap decoder with '
+                    '`sigma` and `heatmap_size` to take it from')
+            init_sigma = decoder['sigma'] / decoder['heatmap_size'][0]
+        if not 0.0 < init_sigma < 1.0:
+            raise ValueError(
+                f'DLMHead: init_sigma must be in (0, 1), got {init_sigma}')
         super().__init__(
             in_channels=out_channels,
             out_channels=out_channels,
@@ -109,10 +128,11 @@ class DLMHead(CPMHead):
         self.num_stacks = num_stacks
         self.chi = chi
         self.rle_loss_weight = rle_loss_weight
+        self.init_sigma = float(init_sigma)
         self.flow_grid_size = flow_grid_size
         self.flow_grid_range = float(flow_grid_range)
         self.sfm = MODELS.build(sfm)
-        self.fc = nn.Linear(self.sfm.head_channels[-1], out_channels * 4)
+        self.fc = nn.Linear(self.sfm.out_channels, out_channels * 4)
         self.dist_loss = MODELS.build(dist_loss)
         if not hasattr(self.dist_loss, 'flow_model'):
             raise ValueError(
@@ -127,6 +147,17 @@ class DLMHead(CPMHead):
         # RLEHead's init for the regression layer; the SFM's ConvModules and
         # the RealNVP keep their own init.
         return [dict(type='Normal', std=0.01, bias=0, override=dict(name='fc'))]
+
+    def init_weights(self):
+        """RLEHead's init, then the biases put mu_hat at the image centre
+        (RLE's own coordinates are centred there) and sigma_hat at
+        ``init_sigma``: a sigmoid(0) = 0.5 start would make chi = sigma_hat
+        take half of H_1's supervision away."""
+        super().init_weights()
+        with torch.no_grad():
+            bias = self.fc.bias.view(-1, 4)
+            bias[:, :2] = 0.5
+            bias[:, 2:] = math.log(self.init_sigma / (1 - self.init_sigma))
 
     @property
     def flow(self) -> nn.Module:
@@ -143,7 +174,8 @@ class DLMHead(CPMHead):
         return heatmaps
 
     def forward_distribution(self, feats) -> Tuple[Tensor, Tensor]:
-        """SFM + regression: mu_hat (B, K, 2) and sigma logits (B, K, 2)."""
+        """SFM + regression: mu_hat (B, K, 2) and sigma logits (B, K, 2),
+        normalised by the input size."""
         features = getattr(feats, 'features', None)
         if not features:
             raise ValueError(
@@ -155,57 +187,63 @@ class DLMHead(CPMHead):
         x = x.view(x.shape[0], -1, 4)
         return x[..., :2], x[..., 2:]
 
-    def base_density(self, x_bar: Tensor) -> Tensor:
-        """Q(x_bar): the RLE loss's standard Gaussian (or Laplace) density."""
+    def log_base_density(self, z: Tensor) -> Tensor:
+        """log Q(z) per coordinate, up to a constant (RLELoss's ``loss_q``
+        without its sigma term)."""
         if self.dist_loss.q_distribution == 'laplace':
-            return torch.exp(-x_bar.abs().sum(-1)) / 4
-        return torch.exp(-0.5 * x_bar.pow(2).sum(-1)) / (2 * math.pi)
+            return -z.abs()
+        return -0.5 * z.pow(2)
 
-    def flow_density_grid(self) -> Tuple[Tensor, Tensor, Tensor]:
-        """G_xi on the fixed grid, shape (G, G) indexed [y, x], and its mean
-        and std (2,) by quadrature (statistics detached)."""
+    def flow_log_density_grid(self) -> Tensor:
+        """log G_xi on the fixed grid, shape (G, G) indexed [y, x]."""
         r, n = self.flow_grid_range, self.flow_grid_size
         axis = torch.linspace(-r, r, n, device=self.fc.weight.device)
         gy, gx = torch.meshgrid(axis, axis, indexing='ij')
-        pts = torch.stack([gx, gy], -1).view(-1, 2)
-        if torch.is_grad_enabled():
-            # Same values and gradients; the flow's activations on the
-            # G x G grid (~50 MB for G = 64) are not kept for the backward
-            # pass but recomputed there, one chunk at a time.
-            log_p = torch.cat([
-                checkpoint(self.flow.log_prob, chunk, use_reentrant=False)
-                for chunk in pts.split(self._flow_chunk)
-            ])
-        else:
-            log_p = self.flow.log_prob(pts)
-        density = log_p.exp()
-        with torch.no_grad():
-            w = density / density.sum().clamp_min(1e-12)
-            mean = (w[:, None] * pts).sum(0)
-            std = (w[:, None] * (pts - mean).pow(2)).sum(0).sqrt()
-        return density.view(n, n), mean, std.clamp_min(1e-6)
+        return self._flow_log_prob(torch.stack([gx, gy], -1).view(-1,
+                                                                 2)).view(n, n)
 
+    @float32_under_autocast
+    def _flow_log_prob(self, pts: Tensor) -> Tensor:
+        if not torch.is_grad_enabled():
+            return self.flow.log_prob(pts)
+        # Same values and gradients; the flow's activations on the grid are
+        # not kept for the backward pass but recomputed there, chunk-wise.
+        return torch.cat([
+            checkpoint(self.flow.log_prob, chunk, use_reentrant=False)
+            for chunk in pts.split(self._flow_chunk)
+        ])
+
+    @float32_under_autocast
     def render_heatmaps(self, mu: Tensor, sigma: Tensor,
                         heatmap_size: Tuple[int, int]) -> Tensor:
-        """H_2 (Eq. 5): (B, K, H, W) from mu_hat and sigma_hat (B, K, 2)
-        normalised by the input size; pixel (i, j) of a W x H heatmap sits at
-        (j / W, i / H), the MSRAHeatmap convention."""
+        """H_2: (B, K, H, W) likelihood of the ground truth at every pixel
+        under the RLE loss of mu_hat and sigma_hat (B, K, 2, normalised by
+        the input size), divided by its maximum. Pixel (i, j) of a W x H
+        heatmap sits at (j / W, i / H), the MSRAHeatmap convention.
+
+        exp(-L_rle) as a function of mu_g: Q(z) per coordinate and, as in
+        MMPose's (and the original) RLELoss, log G_xi(z) counted once per
+        coordinate, with z = (mu_hat - x) / sigma_hat; the sigma terms are
+        constant over x and cancel in the normalisation."""
         w_hm, h_hm = heatmap_size
         xs = torch.arange(w_hm, device=mu.device, dtype=mu.dtype) / w_hm
         ys = torch.arange(h_hm, device=mu.device, dtype=mu.dtype) / h_hm
         gy, gx = torch.meshgrid(ys, xs, indexing='ij')
         pix = torch.stack([gx, gy], -1)  # (H, W, 2) as (x, y)
         sigma = sigma.clamp_min(1e-6)  # a sigmoid can underflow to 0
-        x_bar = (pix - mu[:, :, None, None]) / sigma[:, :, None, None]
-        density, f_mean, f_std = self.flow_density_grid()
-        flow_term = self._bilinear(density, (x_bar - f_mean) / f_std)
-        p = self.base_density(x_bar) + flow_term
-        return p / p.flatten(2).amax(-1).clamp_min(1e-12)[..., None, None]
+        z = (mu[:, :, None, None] - pix) / sigma[:, :, None, None]
+        log_g = self._bilinear(self.flow_log_density_grid(), z)
+        log_p = self.log_base_density(z).sum(-1) + z.shape[-1] * log_g
+        return (log_p - log_p.flatten(2).amax(-1)[..., None, None]).exp()
 
-    def _bilinear(self, density: Tensor, z: Tensor) -> Tensor:
+    # log G_xi outside the grid: the density is taken as 0 there.
+    _log_zero = -1e4
+
+    def _bilinear(self, grid: Tensor, z: Tensor) -> Tensor:
         """Bilinear lookup of the (G, G) grid at points z (..., 2) as (x, y);
-        0 outside the grid. Gathers by hand: CPU ``grid_sample``'s backward
-        is orders of magnitude slower for this one-image, many-point case."""
+        ``_log_zero`` outside the grid. Gathers by hand: CPU
+        ``grid_sample``'s backward is orders of magnitude slower for this
+        one-image, many-point case."""
         n, r = self.flow_grid_size, self.flow_grid_range
         u = (z + r) * ((n - 1) / (2 * r))
         inside = ((u >= 0) & (u <= n - 1)).all(-1)
@@ -213,12 +251,18 @@ class DLMHead(CPMHead):
         frac = u - u0
         ix, iy = u0.long().unbind(-1)
         fx, fy = frac.unbind(-1)
-        flat = density.reshape(-1)
+        flat = grid.reshape(-1)
         base = iy * n + ix
         val = (flat[base] * (1 - fx) * (1 - fy) + flat[base + 1] * fx *
                (1 - fy) + flat[base + n] * (1 - fx) * fy +
                flat[base + n + 1] * fx * fy)
-        return val * inside
+        return torch.where(inside, val, val.new_tensor(self._log_zero))
+
+    @float32_under_autocast
+    def rle_nll(self, mu: Tensor, sigma_logit: Tensor, labels: Tensor,
+                weights: Tensor) -> Tensor:
+        """The RLE loss (Eq. 4) in float32."""
+        return self.dist_loss(mu, sigma_logit, labels, weights.unsqueeze(-1))
 
     def compute_chi(self, sigma: Tensor) -> Tensor:
         """chi per keypoint (B, K) from sigma_hat (B, K, 2); never carries
@@ -236,6 +280,28 @@ class DLMHead(CPMHead):
         h2 = self.render_heatmaps(mu, sigma, (h1.shape[-1], h1.shape[-2]))
         return mu, sigma, h2
 
+    def regression_targets(self, batch_data_samples) -> Tuple[Tensor, Tensor]:
+        """mu_g (B, K, 2) and the RLE weights (B, K) with the semantics of
+        MMPose's :class:`RegressionLabel`: keypoints divided by the input
+        size; weight 0 outside the input or where the heatmap weight is 0."""
+        weights = torch.cat([
+            d.gt_instance_labels.keypoint_weights for d in batch_data_samples
+        ]).float()  # datasets may give float64 visibilities
+        if not all('transformed_keypoints' in d.gt_instances
+                   for d in batch_data_samples):
+            raise ValueError(
+                f'{type(self).__name__}: the data samples have no '
+                '`transformed_keypoints`; pack them with '
+                "dict(type='PackPoseInputs', pack_transformed=True)")
+        kpts = torch.cat([
+            torch.as_tensor(d.gt_instances.transformed_keypoints)
+            for d in batch_data_samples
+        ]).to(weights)
+        size = kpts.new_tensor(
+            [d.metainfo['input_size'] for d in batch_data_samples])[:, None]
+        inside = ((kpts >= 0) & (kpts <= size - 1)).all(-1)
+        return kpts / size, weights * inside
+
     def loss(self,
              feats,
              batch_data_samples: OptSampleList,
@@ -244,24 +310,18 @@ class DLMHead(CPMHead):
         h1 = heatmaps[-1]
         gt_heatmaps = torch.stack(
             [d.gt_fields.heatmaps for d in batch_data_samples])
+        # The heatmap codec's weights (MSRAHeatmap: 1 while the Gaussian
+        # overlaps the heatmap) for every heatmap term.
         keypoint_weights = torch.cat([
             d.gt_instance_labels.keypoint_weights for d in batch_data_samples
         ])
-        if 'keypoint_labels' not in batch_data_samples[0].gt_instance_labels:
-            raise ValueError(
-                f'{type(self).__name__}: the data samples have no '
-                '`keypoint_labels`; generate the targets with '
-                "GenerateTarget(encoder=dict(type='IntegralRegressionLabel', "
-                '..., normalize=False)) (MSRA heatmaps + normalised '
-                'keypoints)')
-        keypoint_labels = torch.cat([
-            d.gt_instance_labels.keypoint_labels for d in batch_data_samples
-        ])
+        labels, rle_weights = self.regression_targets(batch_data_samples)
 
         mu, sigma_logit = self.forward_distribution(feats)
-        sigma = sigma_logit.sigmoid()
+        sigma = sigma_logit.float().sigmoid()
         chi = self.compute_chi(sigma)
-        h2 = self.render_heatmaps(mu, sigma, (h1.shape[-1], h1.shape[-2]))
+        h2 = self.render_heatmaps(mu.detach(), sigma.detach(),
+                                  (h1.shape[-1], h1.shape[-2]))
 
         loss_kpt = sum(
             (self.loss_module(h, gt_heatmaps, keypoint_weights)
@@ -269,11 +329,10 @@ class DLMHead(CPMHead):
         loss_kpt = loss_kpt + self.loss_module(h1, gt_heatmaps,
                                                keypoint_weights * (1 - chi))
         loss_dlm = self.loss_module(h2, gt_heatmaps, keypoint_weights * chi)
-        loss_rle = self.dist_loss(mu, sigma_logit, keypoint_labels,
-                                  keypoint_weights.unsqueeze(-1))
+        loss_rle = self.rle_nll(mu, sigma_logit, labels, rle_weights)
 
         _, avg_acc, _ = pose_pck_accuracy(
-            output=to_numpy(h1),
+            output=to_numpy(h1.float()),
             target=to_numpy(gt_heatmaps),
             mask=to_numpy(keypoint_weights) > 0)
         return dict(

@@ -1,17 +1,55 @@
 # Copyright (c) mmpose_attn contributors. All rights reserved.
-from typing import Sequence, Union
+import logging
+import os.path as osp
+from typing import Sequence, Tuple, Union
 
 from mmcv.cnn import ConvModule, build_conv_layer
+from mmengine.logging import print_log
 from mmengine.model import Sequential
+from mmengine.runner.checkpoint import CheckpointLoader
+from torch import Tensor
 
-from mmpose.models.heads.hybrid_heads.dekr_head import (
-    AdaptiveActivationBlock, DEKRHead)
+from mmpose.models.heads.hybrid_heads import dekr_head
 from mmpose.registry import MODELS
-from mmpose.utils.typing import OptConfigType
+from mmpose.utils.typing import ConfigType, InstanceList, OptConfigType
+from ..utils.deform_conv import DeformConv2d
+
+
+class AdaptiveActivationBlock(dekr_head.AdaptiveActivationBlock):
+    """DEKR's adaptive activation block (SAMKR's adaptive convolution ``AW``,
+    Eq. 7-8) whose deformable convolution is :class:`DeformConv2d`: the same
+    parameters as MMPose's block, runnable on devices mmcv's ops were not
+    compiled for.
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels.
+        groups (int): Groups (keypoint branches). Defaults to 1.
+        deform_conv_backend (str): ``backend`` of :class:`DeformConv2d`.
+            Defaults to ``'auto'``.
+        **kwargs: ``norm_cfg``, ``act_cfg``, ``init_cfg`` of MMPose's block.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 groups: int = 1,
+                 deform_conv_backend: str = 'auto',
+                 **kwargs):
+        super().__init__(in_channels, out_channels, groups=groups, **kwargs)
+        self.adapt_conv = DeformConv2d(
+            in_channels,
+            out_channels,
+            kernel_size=3,
+            padding=1,
+            bias=False,
+            groups=groups,
+            deform_groups=groups,
+            backend=deform_conv_backend)
 
 
 @MODELS.register_module()
-class SAMKRHead(DEKRHead):
+class SAMKRHead(dekr_head.DEKRHead):
     """Subspace Attention Module Keypoint Regression head of `SAMKR: Bottom-up
     Keypoint Regression Pose Estimation Method Based On Subspace Attention
     Module` (Chen et al., IJCNN 2022).
@@ -23,13 +61,16 @@ class SAMKRHead(DEKRHead):
     1. a 1x1 conv to ``k*c`` channels, chunked into ``k`` keypoint branches
        (Eq. 1);
     2. per-keypoint adaptive (deformable) convolution, DEKR's
-       :class:`AdaptiveActivationBlock` with ``groups=k`` (Eq. 2, 7-8);
+       adaptive activation block with ``groups=k`` (Eq. 2, 7-8), on
+       :class:`DeformConv2d` (mmcv's kernel where it was compiled for the
+       device, torchvision's elsewhere);
     3. :class:`SubspaceAttention`, ``g`` subspaces of ``s = c/g`` channels per
        branch (Eq. 3-5, 9);
     4. a grouped 1x1 conv to 2 offsets per keypoint (Eq. 6).
 
     With ``attention_cfg=None``, ``num_displacement_filters_per_keypoint=15``
-    and ``num_adaptive_blocks=2`` it is exactly :class:`DEKRHead`.
+    and ``num_adaptive_blocks=2`` it is :class:`DEKRHead` (same state dict;
+    bit-identical outputs on mmcv's kernel).
 
     Args:
         in_channels (int | Sequence[int]): Input channels (``480`` for the
@@ -52,8 +93,9 @@ class SAMKRHead(DEKRHead):
             here. ``None`` drops the attention. Defaults to
             ``dict(type='SubspaceAttention')``.
         **kwargs: :class:`DEKRHead` arguments (``heatmap_loss``,
-            ``displacement_loss``, ``decoder``, ``rescore_cfg``,
-            ``init_cfg``).
+            ``displacement_loss``, ``decoder``, ``init_cfg``,
+            ``rescore_cfg``: rescoring runs only with weights, see
+            :meth:`_setup_rescore_net`).
     """
 
     def __init__(self,
@@ -66,6 +108,7 @@ class SAMKRHead(DEKRHead):
                  disentangled: bool = True,
                  attention_cfg: OptConfigType = dict(
                      type='SubspaceAttention'),
+                 deform_conv_backend: str = 'auto',
                  **kwargs):
         if num_adaptive_blocks < 0:
             raise ValueError(f'{self.__class__.__name__}: num_adaptive_blocks '
@@ -75,6 +118,7 @@ class SAMKRHead(DEKRHead):
         self.num_adaptive_blocks = num_adaptive_blocks
         self.disentangled = disentangled
         self.attention_cfg = attention_cfg
+        self.deform_conv_backend = deform_conv_backend
         super().__init__(
             in_channels=in_channels,
             num_keypoints=num_keypoints,
@@ -82,6 +126,75 @@ class SAMKRHead(DEKRHead):
             num_displacement_filters_per_keypoint=(
                 num_displacement_filters_per_keypoint),
             **kwargs)
+        self._rescore_weights = None
+        self.rescore_on = self.rescore_net is not None
+        if self.rescore_on:
+            self._setup_rescore_net(kwargs['rescore_cfg'].get('init_cfg'))
+
+    def _setup_rescore_net(self, init_cfg: OptConfigType) -> None:
+        """Rescoring needs trained weights, given by ``rescore_cfg.init_cfg``
+        (a ``Pretrained`` checkpoint):
+
+        - none: rescoring is off (``rescore_on = False``; the net stays, so
+          parameter counts and state dicts are DEKR's), said in the log;
+        - a URL (MMPose's DEKR nets): loaded by ``init_weights`` and saved
+          with the model, as in :class:`DEKRHead`;
+        - a local file (``tools/train_rescore_net.py``'s output): loaded now,
+          and it also replaces the rescore weights of any model checkpoint
+          loaded later, so the config names the net its test uses.
+        """
+        checkpoint = None
+        if init_cfg and init_cfg.get('type') == 'Pretrained':
+            checkpoint = init_cfg.get('checkpoint')
+        if not checkpoint:
+            print_log(
+                f'{self.__class__.__name__}: rescore_cfg gives no weights '
+                '(init_cfg.checkpoint): rescoring is off. Train a rescore net '
+                'for this model with `python -m '
+                'mmpose_attn.tools.train_rescore_net CONFIG CHECKPOINT`.',
+                logger='current',
+                level=logging.WARNING)
+            self.rescore_on = False
+            return
+        if '://' in checkpoint:
+            return
+        if not osp.isfile(checkpoint):
+            raise FileNotFoundError(
+                f'{self.__class__.__name__}: rescore net weights {checkpoint} '
+                'do not exist; write them with `python -m '
+                'mmpose_attn.tools.train_rescore_net CONFIG CHECKPOINT` '
+                '(CONFIG: the model without them, e.g. the base config)')
+        weights = CheckpointLoader.load_checkpoint(
+            checkpoint, map_location='cpu')
+        self.rescore_net.load_state_dict(weights.get('state_dict', weights))
+        self._rescore_weights = {
+            k: v.clone()
+            for k, v in self.rescore_net.state_dict().items()
+        }
+
+    def decode(self,
+               heatmaps: Tuple[Tensor],
+               displacements: Tuple[Tensor],
+               test_cfg: ConfigType = {},
+               metainfo: dict = {}) -> InstanceList:
+        """:meth:`DEKRHead.decode`, skipping the rescore net when rescoring
+        is off (DEKR's decode rescores whenever ``metainfo`` has the
+        skeleton, which nothing else in it reads)."""
+        if not self.rescore_on:
+            metainfo = {
+                k: v
+                for k, v in metainfo.items() if k != 'skeleton_links'
+            }
+        return super().decode(heatmaps, displacements, test_cfg, metainfo)
+
+    def _load_state_dict_pre_hook(self, state_dict, prefix, local_meta, *args,
+                                  **kwargs):
+        """DEKR's conversion of old checkpoints, then the rescore weights of
+        a local rescore checkpoint in place of the loaded model's."""
+        super()._load_state_dict_pre_hook(state_dict, prefix, local_meta,
+                                          *args, **kwargs)
+        for k, v in (self._rescore_weights or {}).items():
+            state_dict[f'{prefix}rescore_net.{k}'] = v
 
     def _make_displacement_conv_layers(self, in_channels: int,
                                        out_channels: int, num_filters: int,
@@ -97,7 +210,11 @@ class SAMKRHead(DEKRHead):
                 norm_cfg=dict(type='BN'))
         ]
         layers += [
-            AdaptiveActivationBlock(num_filters, num_filters, groups=groups)
+            AdaptiveActivationBlock(
+                num_filters,
+                num_filters,
+                groups=groups,
+                deform_conv_backend=self.deform_conv_backend)
             for _ in range(self.num_adaptive_blocks)
         ]
         if self.attention_cfg is not None:

@@ -3,7 +3,7 @@
 Tang et al., "Segmentation Guided Attention Networks for Human Pose
 Estimation", Traitement du Signal 41(5), 2024, Sec. 3.3-3.4 (Eq. 5-7).
 """
-from typing import Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -13,6 +13,7 @@ from mmpose.models.heads import HeatmapHead
 from mmpose.registry import MODELS
 from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import ConfigType, OptConfigType, OptSampleList
+from ..utils import float32_under_autocast
 
 
 @MODELS.register_module()
@@ -20,16 +21,20 @@ class SGHeatmapHead(HeatmapHead):
     """Keypoint heatmaps by a 1x1 convolution on the final guided features,
     trained with ``L = w_s(t) * lambda * L_seg + w_k(t) * L_key`` (Eq. 7).
 
-    Expects the features of :class:`SGHRNet`: HRNet's features followed by
-    the stacked segmentation maps (B, S, H, W). The heatmaps come from the
-    last feature map before the maps, as :class:`HeatmapHead` does.
+    Prediction is :class:`HeatmapHead`'s, from the features alone. The loss
+    also needs the segmentation maps, which :class:`SGHRNet` attaches to its
+    feature tuple as ``seg_logits`` (B, S, H, W) (see
+    :class:`SGHRNetOutput`).
 
     The loss module receives ``dict(kpt=(heatmaps, gt_heatmaps,
-    keypoint_weights), seg=(seg_maps, gt_seg_maps))``, where ``gt_seg_maps``
-    is the codec's ``seg_map`` repeated for each of the S stage maps; with a
-    mean-reduced BCE this is Eq. 6's average over stages. The default is the
-    paper's: :class:`DWALoss` over ``KeypointMSELoss`` (Eq. 5) and
-    ``BCELoss`` on probabilities with ``loss_weight = lambda = 0.002``.
+    keypoint_weights), seg=(seg_logits, gt_seg_maps))``, where
+    ``gt_seg_maps`` is the codec's ``seg_map`` repeated for each of the S
+    stage maps; with a mean-reduced BCE this is Eq. 6's average over stages.
+    The default is the paper's: :class:`DWALoss` over ``KeypointMSELoss``
+    (Eq. 5) and MMPose's ``BCELoss`` on logits (``use_sigmoid=False``:
+    ``binary_cross_entropy_with_logits``, Eq. 6 without the saturation of
+    ``log(sigmoid)``) with ``loss_weight = lambda = 0.002``. The losses run
+    in float32 under autocast (mixed-precision training).
 
     Args:
         in_channels (int | Sequence[int]): Channels of the final features.
@@ -52,10 +57,7 @@ class SGHeatmapHead(HeatmapHead):
                      losses=dict(
                          kpt=dict(
                              type='KeypointMSELoss', use_target_weight=True),
-                         seg=dict(
-                             type='BCELoss',
-                             use_sigmoid=True,
-                             loss_weight=0.002))),
+                         seg=dict(type='BCELoss', loss_weight=0.002))),
                  decoder: OptConfigType = None,
                  **kwargs):
         super().__init__(
@@ -66,49 +68,51 @@ class SGHeatmapHead(HeatmapHead):
             decoder=decoder,
             **kwargs)
 
-    def forward(self, feats: Tuple[Tensor]) -> Tensor:
-        """Heatmaps (B, K, H, W) from ``feats[:-1]`` (``feats[-1]`` are the
-        segmentation maps)."""
-        return super().forward(feats[:-1])
-
     def loss(self,
              feats: Tuple[Tensor],
              batch_data_samples: OptSampleList,
              train_cfg: ConfigType = {}) -> dict:
         """Keypoint and segmentation losses (Eq. 5-7) plus ``acc_pose``."""
-        # fp32 losses and accuracy: autocast refuses BCE on probabilities
-        pred_heatmaps = self.forward(feats).float()
-        seg_maps = feats[-1].float()
-        gt_heatmaps = torch.stack(
-            [d.gt_fields.heatmaps for d in batch_data_samples])
-        keypoint_weights = torch.cat([
-            d.gt_instance_labels.keypoint_weights for d in batch_data_samples
-        ])
+        seg_logits = getattr(feats, 'seg_logits', None)
+        if seg_logits is None:
+            raise TypeError(
+                f'{type(self).__name__}: the features carry no '
+                '`seg_logits`; the backbone must be SGHRNet, with no neck '
+                'in between (a neck returns a plain tuple)')
         if 'seg_map' not in batch_data_samples[0].gt_fields:
             raise KeyError(
                 f'{type(self).__name__}: data samples carry no '
                 '`gt_fields.seg_map`; generate targets with the '
                 'SegmentationHeatmap codec (GenerateTarget(encoder=codec))')
         gt_seg = torch.stack([d.gt_fields.seg_map for d in batch_data_samples])
-        if gt_seg.shape[-2:] != seg_maps.shape[-2:]:
+        if gt_seg.shape[-2:] != seg_logits.shape[-2:]:
             raise ValueError(
                 f'{type(self).__name__}: segmentation maps are '
-                f'{tuple(seg_maps.shape[-2:])} but the target is '
+                f'{tuple(seg_logits.shape[-2:])} but the target is '
                 f'{tuple(gt_seg.shape[-2:])}; the codec heatmap_size must be '
                 'a quarter of the input size')
+        pred_heatmaps = self.forward(feats)
+        gt_heatmaps = torch.stack(
+            [d.gt_fields.heatmaps for d in batch_data_samples])
+        keypoint_weights = torch.cat([
+            d.gt_instance_labels.keypoint_weights for d in batch_data_samples
+        ])
 
-        with torch.autocast(pred_heatmaps.device.type, enabled=False):
-            losses = self.loss_module(
-                dict(
-                    kpt=(pred_heatmaps, gt_heatmaps.float(),
-                         keypoint_weights.float()),
-                    seg=(seg_maps, gt_seg.float().expand_as(seg_maps))))
+        losses = self._task_losses(
+            dict(
+                kpt=(pred_heatmaps, gt_heatmaps, keypoint_weights),
+                seg=(seg_logits, gt_seg.expand_as(seg_logits))))
 
         if train_cfg.get('compute_acc', True):
             _, avg_acc, _ = pose_pck_accuracy(
-                output=to_numpy(pred_heatmaps),
+                output=to_numpy(pred_heatmaps.float()),
                 target=to_numpy(gt_heatmaps),
                 mask=to_numpy(keypoint_weights) > 0)
             losses.update(
                 acc_pose=torch.tensor(avg_acc, device=gt_heatmaps.device))
         return losses
+
+    @float32_under_autocast
+    def _task_losses(self, task_inputs: Dict[str, Tuple]) -> dict:
+        # float32 for any configured loss module, not only DWALoss
+        return self.loss_module(task_inputs)

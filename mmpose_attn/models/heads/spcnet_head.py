@@ -1,6 +1,7 @@
 """SPCNet's supervision head (Xiao et al., ECAI 2020, Sec. 3.4)."""
 from typing import List, Optional
 
+import torch
 from torch import Tensor, nn
 
 from mmpose.models.heads import CPMHead
@@ -62,7 +63,7 @@ class SPCNetHead(CPMHead):
     def forward(self, feats) -> List[Tensor]:
         """``feats``: backbone/neck output with ``heatmaps`` (per stack) and,
         when ``use_fused``, ``fused``. Returns all supervised heatmaps, the
-        one to decode last."""
+        one to decode last; float32 under autocast."""
         heatmaps = list(getattr(feats, 'heatmaps', ()))
         if len(heatmaps) != self.num_stacks:
             raise ValueError(
@@ -76,4 +77,8 @@ class SPCNetHead(CPMHead):
                     'output with `fused` (SelectiveInformationModule), got '
                     f'{type(feats).__name__}')
             heatmaps.append(self.final_layer(feats.fused))
+        if torch.is_autocast_enabled(heatmaps[-1].device.type):
+            # --amp: the MSE runs in float32 under autocast anyway, and
+            # CPMHead's accuracy goes through numpy, which has no bfloat16
+            heatmaps = [h.float() for h in heatmaps]
         return heatmaps

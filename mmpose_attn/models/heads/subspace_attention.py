@@ -6,6 +6,15 @@ from torch import Tensor
 
 from mmpose.registry import MODELS
 from mmpose.utils.typing import OptConfigType
+from ..utils.precision import float32_under_autocast
+
+
+@float32_under_autocast
+def _spatial_softmax(logits: Tensor) -> Tensor:
+    """Softmax of each (B, N, H, W) map over its H*W positions, in float32
+    under autocast: in bfloat16 a map's ~1/(H*W) values (6e-5 at 128x128)
+    keep 3 significant digits and ``1 + A`` in Eq. (9) rounds to 1."""
+    return logits.flatten(2).softmax(dim=-1)
 
 
 @MODELS.register_module()
@@ -92,11 +101,11 @@ class SubspaceAttention(BaseModule):
 
         Returns:
             Tensor: Maps in shape (B, num_branches, num_subspaces, H, W); each
-            map sums to 1 over (H, W).
+            map sums to 1 over (H, W). Float32 under autocast.
         """
         B, _, H, W = x.shape
         logits = self.pointwise_conv(self.maxpool(self.depthwise_conv(x)))
-        attn = logits.flatten(2).softmax(dim=-1)
+        attn = _spatial_softmax(logits)
         return attn.view(B, self.num_branches, self.num_subspaces, H, W)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -110,7 +119,8 @@ class SubspaceAttention(BaseModule):
         """
         B, C, H, W = x.shape
         attn = self.attention_maps(x)
-        # A (x) f + f == f * (1 + A): one broadcast op over the s channels.
+        # A (x) f + f == f * (1 + A): one broadcast op over the s channels;
+        # float32 A keeps 1 + A != 1 under autocast (the output is float32).
         groups = x.reshape(B, self.num_branches * self.num_subspaces,
                            self.subspace_channels, H, W)
         out = groups * (attn.view(B, -1, 1, H, W) + 1)

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType
+from ..utils import float32_under_autocast
 
 
 @MODELS.register_module()
@@ -31,6 +32,9 @@ class DWALoss(nn.Module):
     t-th backpropagation"), so the history advances on every training-mode
     call; under distributed training the losses are averaged over ranks
     first so every rank uses the same weights.
+
+    Under autocast (mixed precision) the task losses and the ratios and
+    exponentials of Eq. 8-10 run in float32.
 
     The last two losses and the step count are buffers, hence part of the
     model's ``state_dict``: checkpoints carry them and a resumed run
@@ -70,6 +74,7 @@ class DWALoss(nn.Module):
         dwa = n * torch.softmax(ratio / self.temperature, dim=0)
         return torch.where(self.num_steps >= 2, dwa, torch.ones_like(dwa))
 
+    @float32_under_autocast
     def forward(self, task_inputs: Dict[str, Sequence]) -> Dict[str, Tensor]:
         """Compute each task's loss from its positional arguments, weight it,
         and (in training mode) push the unweighted losses into the history.

@@ -6,6 +6,7 @@ from torch import Tensor
 
 from mmpose.models.losses import KeypointMSELoss
 from mmpose.registry import MODELS
+from ..utils.precision import float32_under_autocast
 
 
 @MODELS.register_module()
@@ -27,6 +28,8 @@ class WeightAdaptiveHeatmapLoss(KeypointMSELoss):
     Masking, target weights and the mean reduction are those of
     :class:`KeypointMSELoss` (DEKR's heatmap loss in MMPose), so this is a
     drop-in replacement: ``loss_weight`` keeps its meaning.
+
+    Under autocast (``--amp``) the loss is computed in float32.
 
     Only the weight-adaptive half of SWAHR is implemented; SAMKR's heatmaps
     stay the fixed-sigma SPR targets of DEKR (no scale-adaptive sigma).
@@ -55,6 +58,7 @@ class WeightAdaptiveHeatmapLoss(KeypointMSELoss):
                              f'got {gamma}')
         self.gamma = gamma
 
+    @float32_under_autocast
     def forward(self,
                 output: Tensor,
                 target: Tensor,

@@ -10,6 +10,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmpose.registry import MODELS
+from ..utils import float32_under_autocast
 
 
 class SIMOutput(NamedTuple):
@@ -23,6 +24,18 @@ class SIMOutput(NamedTuple):
     heatmaps: Tuple[Tensor, ...]
     fused: Tensor
     weights: Optional[Tensor]
+
+
+@float32_under_autocast
+def selection_weights(logits: Tensor) -> Tensor:
+    """``A_n = exp(M_n) / sum_m exp(M_m)`` per pixel (Eqs. 2-3) over the
+    ``L`` channels of ``logits`` ``(B, L, H, W)``.
+
+    In float32 under autocast (``--amp``): CUDA's autocast already runs
+    softmax in float32, but CPU's bfloat16 autocast does not, and there the
+    weights would sum to 1 only within ~4e-3.
+    """
+    return logits.softmax(dim=1)
 
 
 @MODELS.register_module()
@@ -121,7 +134,9 @@ class SelectiveInformationModule(BaseModule):
             return xs.sum(dim=1), None
         if self.fusion == 'concat':
             return self.squeeze(xs.flatten(1, 2)), None
-        weights = self.squeeze(xs.sum(dim=1)).softmax(dim=1)
+        weights = selection_weights(self.squeeze(xs.sum(dim=1)))
+        # Eq. 4 at the features' precision: under autocast einsum's product
+        # runs in the low precision whatever the weights' dtype
         return torch.einsum('blhw,blchw->bchw', weights, xs), weights
 
     def forward(self, inputs) -> SIMOutput:

@@ -9,7 +9,10 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
+from mmpose.models.backbones.resnet import Bottleneck
 from mmpose.registry import MODELS
+from ..backbones.rfm_hourglass import projection_shortcut
+from ..utils import float32_under_autocast
 
 
 def _resize(x: Tensor, size: Tuple[int, int]) -> Tensor:
@@ -140,10 +143,11 @@ class GlobalSpatialAttention(BaseModule):
             ConvModule(mid_channels, c, 1, norm_cfg=norm_cfg)
             for c in self.in_channels)
 
+    @float32_under_autocast
     def attention_weights(self, reduced: Sequence[Tensor],
                           size: Tuple[int, int]) -> Tensor:
         """W of Eq. 2, (B, N, H, W), from R_1..R_N at their own
-        resolutions."""
+        resolutions; in float32 under autocast (a softmax)."""
         c = self.score_weight.shape[1]
         u = torch.cat([
             _resize(
@@ -184,11 +188,24 @@ class LocalSpatialAttention(nn.Module):
     """
 
     @staticmethod
+    @float32_under_autocast
     def attention_weights(x: Tensor) -> Tensor:
+        """Softmax over the height axis, in float32 under autocast."""
         return x.softmax(dim=-2)
 
     def forward(self, x: Tensor) -> Tensor:
-        return x * self.attention_weights(x) * x.shape[-2]
+        return x * self.attention_weights(x).to(x.dtype) * x.shape[-2]
+
+
+def _bottleneck(in_channels: int, out_channels: int,
+                norm_cfg: dict) -> Bottleneck:
+    """MMPose's ResNet :class:`Bottleneck` (expansion 4), with a 1x1
+    conv-BN shortcut where the width changes: HRNet's ``incre_modules``."""
+    return Bottleneck(
+        in_channels,
+        out_channels,
+        downsample=projection_shortcut(in_channels, out_channels, norm_cfg),
+        norm_cfg=norm_cfg)
 
 
 @MODELS.register_module()
@@ -196,13 +213,15 @@ class SpatialFusionModule(BaseModule):
     """Spatial Fusion Module (SFM) of SADI-Net (Sec. III-C).
 
     Global attention over F_1..F_N (:class:`GlobalSpatialAttention`), then
-    the HRNet-classification-style head: every level is widened to
-    ``head_channels`` (128, 256, 512, 1024), the higher-resolution
-    representation is down-sampled by a stride-2 3x3 conv to the next level's
-    width, added to it, and the sum is re-weighted by the local attention
+    the classification head "based on the HRNet classification approach"
+    (HRNet's ``incre_modules``, ``downsamp_modules`` and ``final_layer``):
+    every level is widened to ``head_channels`` (128, 256, 512, 1024) by a
+    ResNet bottleneck block, the higher-resolution representation is
+    down-sampled by a stride-2 3x3 conv-BN-ReLU to the next level's width,
+    added to it, and the sum is re-weighted by the local attention
     (:class:`LocalSpatialAttention`); this is repeated down to the lowest
-    resolution, which yields the ``head_channels[-1]``-channel output that the
-    distribution head pools.
+    resolution, and a final 1x1 conv-BN-ReLU widens the result to
+    ``out_channels`` (2048), the feature the distribution head pools.
 
     Args:
         in_channels (Sequence[int]): Channels of F_1..F_N, highest resolution
@@ -210,16 +229,18 @@ class SpatialFusionModule(BaseModule):
         mid_channels (int): Channels of the global attention's G_n (256).
         head_channels (Sequence[int]): Widened channels per level (128, 256,
             512, 1024).
+        out_channels (int): Channels of the final 1x1 conv (HRNet: 2048).
         norm_cfg (dict): Norm layer config.
 
     Input: a sequence of N features, F_{n+1} at half the resolution of F_n.
-    Output: a 1-tuple with the (B, head_channels[-1], h_N, w_N) feature.
+    Output: a 1-tuple with the (B, out_channels, h_N, w_N) feature.
     """
 
     def __init__(self,
                  in_channels: Sequence[int] = (64, 128, 256, 512),
                  mid_channels: int = 256,
                  head_channels: Sequence[int] = (128, 256, 512, 1024),
+                 out_channels: int = 2048,
                  norm_cfg: dict = dict(type='BN'),
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
@@ -227,17 +248,24 @@ class SpatialFusionModule(BaseModule):
             raise ValueError(
                 'SpatialFusionModule: in_channels and head_channels must have '
                 f'the same length >= 2, got {in_channels} and {head_channels}')
+        if any(h % 4 for h in head_channels):
+            raise ValueError(
+                'SpatialFusionModule: head_channels must be multiples of 4 '
+                f'(bottleneck expansion), got {head_channels}')
         self.in_channels = tuple(in_channels)
         self.head_channels = tuple(head_channels)
+        self.out_channels = out_channels
         self.global_attention = GlobalSpatialAttention(
             in_channels, mid_channels, norm_cfg=norm_cfg)
         self.widen = nn.ModuleList(
-            ConvModule(c, h, 1, norm_cfg=norm_cfg)
+            _bottleneck(c, h, norm_cfg)
             for c, h in zip(in_channels, head_channels))
         self.downsample = nn.ModuleList(
             ConvModule(h, h_next, 3, stride=2, padding=1, norm_cfg=norm_cfg)
             for h, h_next in zip(head_channels[:-1], head_channels[1:]))
         self.local_attention = LocalSpatialAttention()
+        self.final_layer = ConvModule(
+            head_channels[-1], out_channels, 1, norm_cfg=norm_cfg)
 
     def forward(self, feats: Sequence[Tensor]) -> Tuple[Tensor]:
         if len(feats) != len(self.in_channels):
@@ -245,8 +273,8 @@ class SpatialFusionModule(BaseModule):
                 f'SpatialFusionModule expects {len(self.in_channels)} '
                 f'features, got {len(feats)}')
         fused, _ = self.global_attention(feats)
-        widened = [conv(f) for conv, f in zip(self.widen, fused)]
+        widened = [block(f) for block, f in zip(self.widen, fused)]
         y = widened[0]
         for down, nxt in zip(self.downsample, widened[1:]):
             y = self.local_attention(_resize(down(y), nxt.shape[-2:]) + nxt)
-        return (y, )
+        return (self.final_layer(y), )

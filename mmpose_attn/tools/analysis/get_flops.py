@@ -34,8 +34,8 @@ from .config_utils import (ConfigLike, build_model, config_name, input_hw_of,
 
 
 def _deform_conv_flop_jit(weight_index: int):
-    """FLOP handle for mmcv's deformable convolutions, which trace as one
-    ``prim::PythonOp`` each: counted as the convolution they compute (one
+    """FLOP handle for deformable convolutions (mmcv's trace as one
+    ``prim::PythonOp`` each, torchvision's as one op): counted as the convolution they compute (one
     MAC per kernel tap and input channel per output element); the bilinear
     sampling at the offsets is not counted."""
 
@@ -51,10 +51,12 @@ def _deform_conv_flop_jit(weight_index: int):
 
 # Positions of ``weight`` in the ``forward`` signatures of mmcv's
 # DeformConv2dFunction(input, offset, weight, ...) and
-# ModulatedDeformConv2dFunction(input, offset, mask, weight, ...).
+# ModulatedDeformConv2dFunction(input, offset, mask, weight, ...), and in
+# torchvision's traced op deform_conv2d(input, weight, offset, ...).
 _EXTRA_OP_HANDLES = {
     'prim::PythonOp.DeformConv2dFunction': _deform_conv_flop_jit(2),
     'prim::PythonOp.ModulatedDeformConv2dFunction': _deform_conv_flop_jit(3),
+    'torchvision::deform_conv2d': _deform_conv_flop_jit(1),
 }
 
 

@@ -4,7 +4,8 @@ import torch.nn.functional as F
 
 from mmpose.models.backbones.resnet import BasicBlock
 from mmpose.models.backbones.utils import SELayer
-from mmpose_attn.models.backbones.dilated_hourglass import Bottleneck
+from mmpose_attn.models.backbones.dilated_hourglass import (
+    Bottleneck, DilatedHourglassNet)
 from mmpose_attn.models.backbones.rfm_hourglass import (
     ReceptiveFortifiedModule, RFMHourglassNet)
 
@@ -110,15 +111,33 @@ def test_paper_geometry_at_256():
         (64, 64, 64), (128, 32, 32), (256, 16, 16), (512, 8, 8)]
 
 
-def test_every_unit_is_an_rfm_or_a_bottleneck():
-    rfm_net, plain_net = _tiny(), _tiny(rfm=False)
+def test_every_unit_is_an_rfm_where_newell_has_a_bottleneck():
+    rfm_net = _tiny()
+    newell = DilatedHourglassNet(
+        3, num_stacks=2, num_downsamples=4, dilated_blocks=False,
+        feat_channels=16, stem_channels=(8, 16))
     n_rfm = sum(isinstance(m, ReceptiveFortifiedModule)
                 for m in rfm_net.modules())
-    n_plain = sum(isinstance(m, Bottleneck) for m in plain_net.modules())
+    n_plain = sum(isinstance(m, Bottleneck) for m in newell.modules())
     assert n_rfm == n_plain > 0
     assert not any(isinstance(m, Bottleneck) for m in rfm_net.modules())
-    assert not any(
-        isinstance(m, ReceptiveFortifiedModule) for m in plain_net.modules())
+
+
+def test_stacks_give_intermediate_heatmaps_and_basic_block_variant():
+    net = _tiny(num_stacks=3, dilated_branch=False, se_ratio=None)
+    net.eval()
+    with torch.no_grad():
+        out = net(torch.rand(1, 3, 64, 64))
+    assert len(out.heatmaps) == 3 and len(out.stack_feats) == 3
+    units = [m for m in net.modules()
+             if isinstance(m, ReceptiveFortifiedModule)]
+    assert units and all(
+        m.dilated_conv is None and m.se is None for m in units)
+
+
+def test_dilated_blocks_is_rejected_clearly():
+    with pytest.raises(ValueError, match='dilated_blocks=True'):
+        _tiny(dilated_blocks=True)
 
 
 def test_no_level_channels_gives_no_features_and_bad_config_errors():

@@ -1,10 +1,13 @@
+import math
+
 import numpy as np
 import pytest
 import torch
 from mmengine.structures import InstanceData, PixelData
 
-from mmpose.codecs import IntegralRegressionLabel
+from mmpose.codecs import MSRAHeatmap, RegressionLabel
 from mmpose.models.heads import CPMHead
+from mmpose.models.losses import RLELoss
 from mmpose.structures import PoseDataSample
 from mmpose_attn.models.backbones.rfm_hourglass import (RFMHourglassNet,
                                                         RFMHourglassOutput)
@@ -15,9 +18,11 @@ SFM = dict(
     type='SpatialFusionModule',
     in_channels=(4, 8, 16, 32),
     mid_channels=8,
-    head_channels=(8, 16, 32, 64))
+    head_channels=(8, 16, 32, 64),
+    out_channels=64)
 CODEC = dict(
     type='MSRAHeatmap', input_size=(IN, IN), heatmap_size=(HM, HM), sigma=2)
+KPTS = [[[10, 20], [30, 40], [50, 12]], [[32, 32], [8, 56], [60, 4]]]
 
 
 def _head(**kwargs):
@@ -31,44 +36,78 @@ def _head(**kwargs):
 def _identity_flow(head):
     """Zero the last layers of RealNVP's s/t nets: G_xi = N(0, I) exactly."""
     for net in list(head.flow.s) + list(head.flow.t):
-        torch.nn.init.zeros_(net[-2 if isinstance(net[-1], torch.nn.Tanh)
-                                 else -1].weight)
-        torch.nn.init.zeros_(net[-2 if isinstance(net[-1], torch.nn.Tanh)
-                                 else -1].bias)
+        last = net[-2 if isinstance(net[-1], torch.nn.Tanh) else -1]
+        torch.nn.init.zeros_(last.weight)
+        torch.nn.init.zeros_(last.bias)
+
+
+def _gaussian_flow(head, monkeypatch, mean=(1.5, 0.0), std=0.3):
+    """An asymmetric flow density G = N(mean, std^2 I), for the loss and
+    the heatmap alike."""
+    mean = torch.tensor(mean)
+
+    def log_prob(z):
+        return (-0.5 * ((z - mean) / std).pow(2).sum(-1) -
+                2 * math.log(std * math.sqrt(2 * math.pi)))
+
+    monkeypatch.setattr(head.flow, 'log_prob', log_prob)
 
 
 def _samples(keypoints):
-    """PoseDataSamples with the targets the configs' pipeline produces."""
-    codec = IntegralRegressionLabel((IN, IN), (HM, HM), sigma=2,
-                                    normalize=False)
+    """PoseDataSamples as the configs' pipeline packs them: MSRA heatmaps
+    and weights, transformed keypoints (pack_transformed=True)."""
+    codec = MSRAHeatmap((IN, IN), (HM, HM), sigma=2)
     samples = []
     for kpt in keypoints:
         kpt = np.asarray(kpt, dtype=np.float32)[None]
-        vis = np.ones(kpt.shape[:2], dtype=np.float32)
-        enc = codec.encode(kpt, vis)
+        enc = codec.encode(kpt, np.ones(kpt.shape[:2], dtype=np.float32))
         s = PoseDataSample(metainfo=dict(
             input_size=(IN, IN), flip_indices=list(range(K))))
         s.gt_fields = PixelData(heatmaps=torch.from_numpy(enc['heatmaps']))
+        s.gt_instances = InstanceData(transformed_keypoints=kpt)
         s.gt_instance_labels = InstanceData(
-            keypoint_weights=torch.from_numpy(enc['keypoint_weights']),
-            keypoint_labels=torch.from_numpy(enc['keypoint_labels']))
+            keypoint_weights=torch.from_numpy(enc['keypoint_weights']))
         samples.append(s)
     return samples
 
 
-def _feats(b=2, requires_grad=False):
-    feats = RFMHourglassOutput(
+def _feats(b=2):
+    return RFMHourglassOutput(
         heatmaps=tuple(torch.rand(b, K, HM, HM) for _ in range(2)),
         levels=(),
         stack_feats=(),
         features=tuple(
             torch.randn(b, c, HM >> i, HM >> i)
             for i, c in enumerate(SFM['in_channels'])))
-    return feats
+
+
+def _peaks(h):
+    idx = h.flatten(2).argmax(-1)
+    return torch.stack([idx % h.shape[-1], idx // h.shape[-1]], -1).float()
+
+
+def test_init_centres_mu_hat_and_sigma_hat_at_the_target_width():
+    head = _head()
+    with torch.no_grad():
+        mu, logit = head.forward_distribution(_feats())
+    # MSRA sigma 2 px on a 16 px heatmap = 0.125 of the input
+    assert head.init_sigma == 2 / HM
+    bias = head.fc.bias.view(K, 4)
+    assert torch.equal(bias[:, :2], torch.full((K, 2), 0.5))
+    assert torch.allclose(bias[:, 2:].sigmoid(), torch.full((K, 2), 0.125))
+    # the weights (std 0.01) only perturb that
+    assert (mu - 0.5).abs().max() < 0.1
+    assert (logit.sigmoid() - 0.125).abs().max() < 0.03
+    assert _head(init_sigma=0.03).init_sigma == 0.03
+    with pytest.raises(ValueError, match='init_sigma'):
+        _head(init_sigma=0.0)
+    with pytest.raises(ValueError, match='init_sigma'):
+        _head(decoder=None)
 
 
 def test_h2_has_h1_shape_and_peaks_at_mu_hat():
     head = _head().eval()
+    _identity_flow(head)
     h1 = _feats().heatmaps[-1]
     mu = torch.tensor([[[0.25, 0.5], [0.75, 0.1], [0.5, 0.5]],
                        [[0.1, 0.9], [0.4, 0.6], [0.9, 0.3]]])
@@ -77,46 +116,71 @@ def test_h2_has_h1_shape_and_peaks_at_mu_hat():
         h2 = head.render_heatmaps(mu, sigma, (HM, HM))
     assert h2.shape == h1.shape
     assert torch.allclose(h2.flatten(2).amax(-1), torch.ones(2, K))
-    idx = h2.flatten(2).argmax(-1)
-    peak = torch.stack([idx % HM, idx // HM], -1).float()
-    assert (peak - mu * HM).abs().max() <= 1.0
+    assert (_peaks(h2) - mu * HM).abs().max() <= 0.5
 
 
-def test_h2_with_identity_flow_is_the_gaussian_of_mu_sigma():
-    """Q = G = N(0, I): P = 2 Q(x_bar), peak-normalised exp(-|x_bar|^2/2)."""
+def test_h2_with_identity_flow_is_a_gaussian_of_mu_sigma():
+    """Q = G = N(0, I) and RLELoss counts log G once per coordinate:
+    exp(-L_rle) = exp(-|z|^2 / 2) * exp(-|z|^2 / 2)^2, peak-normalised."""
     head = _head()
     _identity_flow(head)
-    _, f_mean, f_std = head.flow_density_grid()
-    assert torch.allclose(f_mean, torch.zeros(2), atol=1e-4)
-    assert torch.allclose(f_std, torch.ones(2), atol=1e-3)
     mu = torch.tensor([[[0.3, 0.6], [0.5, 0.5], [0.8, 0.2]]])
     sigma = torch.tensor([[[0.05, 0.08], [0.1, 0.1], [0.06, 0.04]]])
     with torch.no_grad():
         h2 = head.render_heatmaps(mu, sigma, (HM, HM))
     ys, xs = torch.meshgrid(
         torch.arange(HM) / HM, torch.arange(HM) / HM, indexing='ij')
-    x_bar_sq = (((xs - mu[..., 0, None, None]) / sigma[..., 0, None, None])**2
-                + ((ys - mu[..., 1, None, None]) /
-                   sigma[..., 1, None, None])**2)
-    ref = torch.exp(-0.5 * x_bar_sq)
+    z_sq = (((xs - mu[..., 0, None, None]) / sigma[..., 0, None, None])**2 +
+            ((ys - mu[..., 1, None, None]) / sigma[..., 1, None, None])**2)
+    ref = torch.exp(-1.5 * z_sq)
     ref = ref / ref.flatten(2).amax(-1)[..., None, None]
     assert torch.allclose(h2, ref, atol=1e-2)
 
 
+def test_h2_is_the_rle_likelihood_with_an_asymmetric_flow(monkeypatch):
+    """Sign convention: H_2(x) = exp(-L_rle(mu_g = x)) / max with MMPose's
+    RLELoss itself as the reference, for a flow N((1.5, 0), 0.3^2) whose
+    mirror image peaks on the other side of mu_hat."""
+    head = _head(flow_grid_size=241, flow_grid_range=6.0)
+    _gaussian_flow(head, monkeypatch)
+    mu = torch.tensor([[[0.5, 0.5]]])
+    logit = torch.logit(torch.tensor([[[0.2, 0.2]]]))
+    with torch.no_grad():
+        h2 = head.render_heatmaps(mu, logit.sigmoid(), (HM, HM))[0, 0]
+        # the reference: the RLE loss with the ground truth at each pixel
+        rle = RLELoss(use_target_weight=True, q_distribution='gaussian')
+        rle.flow_model = head.flow
+        ys, xs = torch.meshgrid(
+            torch.arange(HM) / HM, torch.arange(HM) / HM, indexing='ij')
+        nll = torch.stack([
+            rle(mu, logit, torch.stack([x, y]).view(1, 1, 2),
+                torch.ones(1, 1, 1))
+            for x, y in zip(xs.flatten(), ys.flatten())
+        ]).view(HM, HM)
+    ref = torch.exp(-(nll - nll.min()))
+    assert torch.allclose(h2, ref, atol=0.01)
+    # the RLE loss prefers ground truths left of mu_hat (z = (mu - x) /
+    # sigma = 1.44: x = 0.21, pixel 3); the mirrored reading of the flow
+    # would put H_2's peak at x = 0.79 (pixel 13)
+    (peak, ) = _peaks(h2[None, None])[0]
+    assert peak.tolist() == [3.0, 8.0]
+    assert _peaks(ref[None, None])[0, 0].tolist() == peak.tolist()
+
+
 def test_flow_lookup_matches_grid_sample_values_and_gradients():
     head = _head(flow_grid_size=9, flow_grid_range=2.0)
-    density = torch.rand(9, 9, requires_grad=True)
+    grid = torch.rand(9, 9, requires_grad=True)
     z = (torch.rand(4, 5, 2) * 5 - 2.5).requires_grad_()  # some outside
-    fast = head._bilinear(density, z)
+    fast = head._bilinear(grid, z)
     ref = torch.nn.functional.grid_sample(
-        density[None, None], z[None] / 2.0, align_corners=True,
+        grid[None, None], z[None] / 2.0, align_corners=True,
         padding_mode='zeros')[0, 0]
     inside = (z.abs() <= 2.0).all(-1)
     assert inside.any() and (~inside).any()
     assert torch.allclose(fast[inside], ref[inside], atol=1e-6)
-    assert (fast[~inside] == 0).all()
-    g_fast = torch.autograd.grad(fast[inside].sum(), (density, z))
-    g_ref = torch.autograd.grad(ref[inside].sum(), (density, z))
+    assert (fast[~inside] == head._log_zero).all()
+    g_fast = torch.autograd.grad(fast[inside].sum(), (grid, z))
+    g_ref = torch.autograd.grad(ref[inside].sum(), (grid, z))
     assert torch.allclose(g_fast[0], g_ref[0], atol=1e-5)
     assert torch.allclose(g_fast[1][inside], g_ref[1][inside], atol=1e-4)
 
@@ -127,22 +191,20 @@ def test_checkpointed_flow_grid_matches_plain_evaluation(monkeypatch):
     for p in head.flow.parameters():  # a non-trivial flow
         torch.nn.init.normal_(p, std=0.3)
     monkeypatch.setattr(DLMHead, '_flow_chunk', 50)  # uneven chunks
-    density, mean, std = head.flow_density_grid()
+    log_g = head.flow_log_density_grid()
     params = list(head.flow.parameters())
     weights = torch.rand(12, 12)
-    grads = torch.autograd.grad((density * weights).sum(), params)
+    grads = torch.autograd.grad((log_g * weights).sum(), params)
     axis = torch.linspace(-3.0, 3.0, 12)
     gy, gx = torch.meshgrid(axis, axis, indexing='ij')
     pts = torch.stack([gx, gy], -1).view(-1, 2)
-    ref = head.flow.log_prob(pts).exp().view(12, 12)
+    ref = head.flow.log_prob(pts).view(12, 12)
     ref_grads = torch.autograd.grad((ref * weights).sum(), params)
-    assert torch.allclose(density, ref, rtol=1e-5, atol=1e-8)
+    assert torch.allclose(log_g, ref, rtol=1e-5, atol=1e-6)
     for g, r in zip(grads, ref_grads):
-        assert torch.allclose(g, r, rtol=1e-4, atol=1e-7)
-    w = ref.detach().flatten() / ref.detach().sum()
-    assert torch.allclose(mean, (w[:, None] * pts).sum(0), atol=1e-5)
+        assert torch.allclose(g, r, rtol=1e-4, atol=1e-6)
     with torch.no_grad():
-        assert torch.allclose(head.flow_density_grid()[0], density)
+        assert torch.allclose(head.flow_log_density_grid(), log_g)
 
 
 def test_chi_sigma_is_detached_clamped_mean_and_constant_option():
@@ -152,7 +214,6 @@ def test_chi_sigma_is_detached_clamped_mean_and_constant_option():
     chi = head.compute_chi(sigma)
     assert not chi.requires_grad
     assert torch.allclose(chi, sigma.mean(-1))
-    assert chi.min() >= 0 and chi.max() <= 1
     # clamping matters for sigmas outside (0, 1)
     assert torch.equal(
         head.compute_chi(torch.tensor([[[1.5, 2.5], [-1., -3.]]])),
@@ -164,10 +225,32 @@ def test_chi_sigma_is_detached_clamped_mean_and_constant_option():
             _head(chi=bad)
 
 
+def test_regression_targets_follow_regression_label_and_heatmap_weights():
+    """mu_g and the RLE weights are MMPose RegressionLabel's; the heatmap
+    terms keep MSRAHeatmap's weights (1 for a joint just outside the crop
+    whose Gaussian still reaches the heatmap)."""
+    kpts = [[[10, 20], [-2, 40], [50, 12]], [[32, 32], [8, 100], [63, 4]]]
+    samples = _samples(kpts)
+    labels, weights = _head().regression_targets(samples)
+    for i, kpt in enumerate(kpts):
+        kpt = np.asarray(kpt, dtype=np.float32)[None]
+        msra = samples[i].gt_instance_labels.keypoint_weights
+        ref = RegressionLabel((IN, IN)).encode(kpt, msra.numpy())
+        assert np.allclose(labels[i].numpy(), ref['keypoint_labels'][0])
+        assert np.array_equal(weights[i].numpy(),
+                              ref['keypoint_weights'][0])
+    heatmap_w = torch.cat(
+        [s.gt_instance_labels.keypoint_weights for s in samples])
+    assert heatmap_w[0, 1] == 1 and weights[0, 1] == 0  # x = -2
+    assert heatmap_w[1, 1] == 0 and weights[1, 1] == 0  # y = 100: too far
+    del samples[0].gt_instances.transformed_keypoints
+    with pytest.raises(ValueError, match='pack_transformed=True'):
+        _head().loss(_feats(), samples)
+
+
 def test_loss_weighting_follows_eq8():
     feats = _feats()
-    samples = _samples([[[10, 20], [30, 40], [50, 12]],
-                        [[32, 32], [8, 56], [60, 4]]])
+    samples = _samples(KPTS)
     cpm = CPMHead(K, K, num_stages=2, final_layer=None)
     ref = cpm.loss(list(feats.heatmaps), samples)['loss_kpt']
 
@@ -191,32 +274,86 @@ def test_loss_weighting_follows_eq8():
     assert all(torch.isfinite(v).all() for v in losses.values())
 
 
-def test_loss_decreases_when_overfitting_a_tiny_batch():
+def test_h2_term_trains_the_flow_only():
+    """Eq. 7: L(H_2) acts on the DLM's flow; mu_hat and sigma_hat (SFM +
+    regression layer) are trained by the likelihood (Eq. 4) alone."""
+    head = _head(chi=0.5)
+    for p in head.flow.parameters():
+        torch.nn.init.normal_(p, std=0.1)
+    losses = head.loss(_feats(), _samples(KPTS))
+    losses['loss_dlm'].backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0
+               for p in head.flow.parameters())
+    assert all(p.grad is None or not p.grad.any()
+               for p in list(head.fc.parameters()) +
+               list(head.sfm.parameters()))
+
+
+def _read_dlm(head, feats, gt):
+    """mean |mu_hat - gt| (heatmap px), mean sigma_hat, |argmax H_2 - gt|
+    per keypoint (heatmap px)."""
+    with torch.no_grad():
+        mu, sigma, h2 = head.predict_distribution(feats)
+    mu_err = (mu - gt).norm(dim=-1).mean().item() * HM
+    return mu_err, sigma.mean().item(), (_peaks(h2) - gt * HM).norm(dim=-1)
+
+
+def test_overfitting_a_batch_moves_mu_hat_onto_the_ground_truth():
+    """What a user reads off the DLM after overfitting one batch of fixed
+    features: mu_hat on the ground truth, sigma_hat shrinking, H_2's maximum
+    on the ground truth, so chi = sigma_hat falls and H_1 keeps its
+    supervision. (Before the fix mu_hat drifted away from the ground truth:
+    H_2's MSE pushed it off the image.)"""
     torch.manual_seed(0)
-    backbone = RFMHourglassNet(
-        K, num_stacks=2, feat_channels=16, stem_channels=(8, 16),
-        se_ratio=4, level_channels=SFM['in_channels'])
-    head = _head()
-    params = list(backbone.parameters()) + list(head.parameters())
-    opt = torch.optim.Adam(params, lr=2e-3)
-    imgs = torch.rand(2, 3, IN, IN)
-    samples = _samples([[[10, 20], [30, 40], [50, 12]],
-                        [[32, 32], [8, 56], [60, 4]]])
-    totals, dlm = [], []
-    for _ in range(25):
-        losses = head.loss(backbone(imgs), samples)
+    head = _head(flow_grid_size=16)
+    feats, samples = _feats(), _samples(KPTS)
+    gt = torch.tensor(KPTS, dtype=torch.float32) / IN
+    opt = torch.optim.Adam(head.parameters(), lr=2e-3)
+    mu_err0, sigma0, _ = _read_dlm(head, feats, gt)
+    chis = []
+    for _ in range(60):
+        losses = head.loss(feats, samples)
         total = sum(v for k, v in losses.items() if k.startswith('loss'))
         opt.zero_grad()
         total.backward()
         opt.step()
-        assert torch.isfinite(total)
-        totals.append(total.item())
-        dlm.append((losses['loss_dlm'] + losses['loss_rle']).item())
-    assert np.mean(totals[-5:]) < np.mean(totals[:5]) - 0.01 * abs(
-        np.mean(totals[:5]))
-    assert np.mean(dlm[-5:]) < np.mean(dlm[:5])
-    # the flow received gradient through both the NLL and H_2
-    assert any(p.grad.abs().sum() > 0 for p in head.flow.parameters())
+        chis.append(losses['chi'].item())
+    mu_err, sigma, peak_err = _read_dlm(head, feats, gt)
+    assert mu_err <= mu_err0 / 2 and mu_err < 2.0, (mu_err0, mu_err)
+    assert sigma < sigma0, (sigma0, sigma)
+    assert peak_err.max() <= 1.0, peak_err
+    assert np.mean(chis[-5:]) < chis[0]
+
+
+def test_bf16_autocast_loss_is_finite_and_close_to_float32():
+    torch.manual_seed(0)
+    backbone = RFMHourglassNet(
+        K, num_stacks=2, feat_channels=16, stem_channels=(8, 16),
+        se_ratio=4, level_channels=SFM['in_channels'])
+    backbone.eval()  # BaseBackbone.train() returns None: no chaining
+    head = _head(flow_grid_size=32)
+    for p in head.flow.parameters():  # a non-trivial flow
+        torch.nn.init.normal_(p, std=0.1)
+    imgs = torch.rand(2, 3, IN, IN)
+    samples = _samples(KPTS)
+
+    def run():
+        head.zero_grad()
+        losses = head.loss(backbone(imgs), samples)
+        total = sum(v for k, v in losses.items() if k.startswith('loss'))
+        total.backward()
+        return losses, [p.grad.clone() for p in head.flow.parameters()]
+
+    ref, ref_grads = run()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        amp, amp_grads = run()
+    for key in ('loss_kpt', 'loss_dlm', 'loss_rle'):
+        assert amp[key].dtype == torch.float32
+        assert torch.isfinite(amp[key]), key
+        # bf16 keeps ~3 significant digits in the backbone and the SFM
+        assert amp[key].item() == pytest.approx(ref[key].item(), rel=0.05,
+                                                abs=1e-6), key
+    assert all(torch.isfinite(g).all() for g in amp_grads)
 
 
 def test_inference_decodes_h1_without_running_sfm_or_flow(monkeypatch):
@@ -228,7 +365,7 @@ def test_inference_decodes_h1_without_running_sfm_or_flow(monkeypatch):
 
     monkeypatch.setattr(head.sfm, 'forward', boom)
     monkeypatch.setattr(head.flow, 'log_prob', boom)
-    samples = _samples([[[10, 20], [30, 40], [50, 12]]])
+    samples = _samples(KPTS[:1])
     preds = head.predict(feats, samples, test_cfg=dict(flip_test=False))
     ref = CPMHead(K, K, num_stages=2, final_layer=None, decoder=CODEC).predict(
         list(feats.heatmaps), samples)
@@ -249,7 +386,3 @@ def test_predict_distribution_and_clear_errors():
         head.forward_distribution(feats._replace(features=()))
     with pytest.raises(ValueError, match='2 stack heatmaps'):
         head.forward(feats._replace(heatmaps=feats.heatmaps[:1]))
-    samples = _samples([[[10, 20], [30, 40], [50, 12]]])
-    del samples[0].gt_instance_labels.keypoint_labels
-    with pytest.raises(ValueError, match='IntegralRegressionLabel'):
-        head.loss(feats, samples)

@@ -1,4 +1,5 @@
 import json
+import math
 import os.path as osp
 
 import numpy as np
@@ -9,10 +10,12 @@ from mmengine.structures import PixelData
 
 from mmpose.codecs import SPR
 from mmpose.models.heads import DEKRHead
-from mmpose.models.heads.hybrid_heads.dekr_head import AdaptiveActivationBlock
+from mmpose.models.heads.hybrid_heads import dekr_head
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
+from mmpose_attn.models.heads.samkr_head import AdaptiveActivationBlock
 from mmpose_attn.models.heads.subspace_attention import SubspaceAttention
+from mmpose_attn.models.utils import DeformConv2d
 
 IN_CHANNELS = 24
 
@@ -27,25 +30,31 @@ def _shapes(module):
     return {k: tuple(v.shape) for k, v in module.state_dict().items()}
 
 
-def test_without_attention_is_dekr_head():
-    """attention_cfg=None, c=15, two adaptive blocks: DEKRHead exactly, in
-    parameters, buffers, module types and outputs."""
+@pytest.mark.parametrize('backend,tol', [('auto', 0), ('torchvision', 1e-5)])
+def test_without_attention_is_dekr_head(backend, tol):
+    """attention_cfg=None, c=15, two adaptive blocks: DEKRHead, in
+    parameters, buffers, module types (ours subclass MMPose's block and
+    mmcv's DeformConv2d) and outputs: bit-exact on mmcv's CPU kernel (what
+    'auto' picks on the CPU), to 1e-5 on torchvision's (a GPU's)."""
     torch.manual_seed(0)
     dekr = DEKRHead(in_channels=IN_CHANNELS, num_keypoints=17)
     samkr = _head(
         attention_cfg=None,
         num_displacement_filters_per_keypoint=15,
-        num_adaptive_blocks=2)
+        num_adaptive_blocks=2,
+        deform_conv_backend=backend)
     assert _shapes(samkr) == _shapes(dekr)
-    assert [type(m) for m in samkr.modules()][1:] == \
-        [type(m) for m in dekr.modules()][1:]
+    pairs = list(zip(samkr.modules(), dekr.modules()))[1:]
+    assert len(pairs) == len(list(dekr.modules())) - 1
+    assert all(isinstance(a, type(b)) for a, b in pairs)
+    assert sum(isinstance(a, DeformConv2d) for a, _ in pairs) == 2
     dekr.init_weights()
     samkr.load_state_dict(dekr.state_dict(), strict=True)
     dekr.eval(), samkr.eval()
     x = torch.randn(1, IN_CHANNELS, 16, 16)
     with torch.no_grad():
         for a, b in zip(samkr.forward((x, )), dekr.forward((x, ))):
-            torch.testing.assert_close(a, b, rtol=0, atol=0)
+            torch.testing.assert_close(a, b, rtol=tol, atol=tol)
 
 
 def test_default_is_paper_layout_and_non_attention_parts_match_dekr():
@@ -54,6 +63,8 @@ def test_default_is_paper_layout_and_non_attention_parts_match_dekr():
     assert [type(m) for m in layers[1:]] == [
         AdaptiveActivationBlock, SubspaceAttention, torch.nn.Conv2d
     ]
+    assert isinstance(layers[1], dekr_head.AdaptiveActivationBlock)
+    assert type(layers[1].adapt_conv) is DeformConv2d
     assert layers[0].conv.out_channels == 272  # k x c
     assert layers[1].groups == 17
     sam = samkr.subspace_attention
@@ -175,3 +186,128 @@ def test_decode_sample_annotations(samples_root, config_root):
             assert errors.mean(axis=1).min() < 1e-3
         checked += len(persons)
     assert checked >= 3
+
+
+def _random_bn_stats(module, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    for m in module.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=gen))
+            m.running_var.copy_(
+                torch.rand(m.num_features, generator=gen) + 0.5)
+    return module
+
+
+@pytest.mark.parametrize('disentangled', [True, False])
+def test_keypoint_branches_are_independent(disentangled):
+    """Perturbing keypoint i's c channels after the first 1x1 conv (Eq. 1)
+    changes offsets [2i, 2i+1] only, through the adaptive convolution, the
+    subspace attention and the output conv; with one shared branch (Table 1
+    row 1) every offset changes."""
+    torch.manual_seed(0)
+    head = _random_bn_stats(_head(disentangled=disentangled)).eval()
+    layers = list(head.displacement_conv_layers)
+    c, i = 16, 5
+
+    def branch(feats):
+        for layer in layers[1:]:
+            feats = layer(feats)
+        return feats
+
+    with torch.no_grad():
+        feats = layers[0](torch.randn(2, IN_CHANNELS, 12, 12))
+        perturbed = feats.clone()
+        perturbed[:, i * c:(i + 1) * c] += torch.randn(2, c, 12, 12)
+        change = (branch(perturbed) - branch(feats)).abs().amax(dim=(0, 2, 3))
+    changed = (change > 1e-6).nonzero().flatten().tolist()
+    if disentangled:
+        assert changed == [2 * i, 2 * i + 1]
+    else:
+        assert changed == list(range(34))
+
+
+def test_loss_by_hand_on_a_tiny_input():
+    """One keypoint, a 1x2 heatmap: outputs pinned by the final convs'
+    biases, targets and weights written out, both losses computed by hand
+    (weight-adaptive heatmap loss with DEKR's pixel weights; DEKR's smooth L1
+    displacement loss, beta 1/9, averaged over positively weighted elements,
+    weight 0.002 as in the configs)."""
+    head = MODELS.build(
+        dict(
+            type='SAMKRHead',
+            in_channels=4,
+            num_keypoints=1,
+            num_heatmap_filters=4,
+            heatmap_loss=dict(
+                type='WeightAdaptiveHeatmapLoss', use_target_weight=True),
+            displacement_loss=dict(
+                type='SoftWeightSmoothL1Loss',
+                use_target_weight=True,
+                supervise_empty=False,
+                beta=1 / 9,
+                loss_weight=0.002))).eval()
+    for conv, bias in ((head.heatmap_conv_layers[-1], [0.5, 0.2]),
+                       (head.displacement_conv_layers[-1], [1.0, -2.0])):
+        torch.nn.init.zeros_(conv.weight)
+        conv.bias.data = torch.tensor(bias)
+    x = torch.randn(1, 4, 1, 2)
+    heatmaps, displacements = head.forward((x, ))
+    torch.testing.assert_close(heatmaps,
+                               torch.tensor([[[[.5, .5]], [[.2, .2]]]]))
+    # channel 0: the keypoint, channel 1: the root (MMPose 1.x order)
+    fields = dict(
+        heatmaps=torch.tensor([[[1., 0.]], [[0., 1.]]]),
+        heatmap_weights=torch.tensor([[[1., .1]], [[1., 1.]]]),
+        displacements=torch.tensor([[[1.05, 0.]], [[0., 0.]]]),
+        displacement_weights=torch.tensor([[[2., 0.]], [[2., 0.]]]))
+    losses = head.loss((x, ), [PoseDataSample(gt_fields=PixelData(**fields))])
+
+    # W = H^0.01 |1 - P| + (1 - H^0.01) |P| is |1 - P| at H=1, |P| at H=0
+    heatmap = (.5 * .5**2 * 1 + .5 * .5**2 * .1  # keypoint: H = 1, 0
+               + .2 * .2**2 * 1 + .8 * .8**2 * 1) / 4  # root: H = 0, 1
+    # smooth L1: 0.5 d^2 / beta below beta = 1/9, d - beta / 2 above
+    displacement = (2 * .5 * .05**2 * 9 + 2 * (2. - 1 / 18)) / 2 * 0.002
+    assert math.isclose(heatmap, 0.164375)
+    torch.testing.assert_close(losses['loss/heatmap'], torch.tensor(heatmap))
+    torch.testing.assert_close(losses['loss/displacement'],
+                               torch.tensor(displacement))
+
+
+def _rescore_cfg(init_cfg):
+    return dict(in_channels=74, norm_indexes=(5, 6), init_cfg=init_cfg)
+
+
+def test_rescoring_off_without_weights_says_so(tmp_path):
+    from mmengine.logging import MMLogger
+    log_file = tmp_path / 'log.txt'
+    logger = MMLogger.get_instance('samkr_rescore_off', log_file=str(log_file))
+    head = _head(rescore_cfg=_rescore_cfg(None))
+    # the net stays (DEKR's parameters and state dict), unused
+    assert head.rescore_net is not None and not head.rescore_on
+    for handler in logger.handlers:
+        handler.flush()
+    assert 'rescoring is off' in log_file.read_text()
+    # DEKR's off-the-shelf nets (URLs) are built, loaded by init_weights
+    url = dict(type='Pretrained', checkpoint='https://example.com/r.pth')
+    assert _head(rescore_cfg=_rescore_cfg(url)).rescore_on
+
+
+def test_local_rescore_weights_load_and_win_over_checkpoints(tmp_path):
+    net = dekr_head.RescoreNet(74, (5, 6))
+    path = str(tmp_path / 'rescore_net.pth')
+    torch.save({'state_dict': net.state_dict()}, path)
+    head = _head(rescore_cfg=_rescore_cfg(
+        dict(type='Pretrained', checkpoint=path)))
+    for k, v in net.state_dict().items():
+        torch.testing.assert_close(head.rescore_net.state_dict()[k], v)
+    # a model checkpoint carrying other rescore weights: the file wins
+    stale = head.state_dict()  # keeps its version metadata
+    for k in stale:
+        if k.startswith('rescore_net.'):
+            stale[k] = stale[k] + 1
+    head.load_state_dict(stale)
+    torch.testing.assert_close(head.rescore_net.l1.weight, net.l1.weight)
+
+    with pytest.raises(FileNotFoundError, match='train_rescore_net'):
+        _head(rescore_cfg=_rescore_cfg(
+            dict(type='Pretrained', checkpoint=str(tmp_path / 'none.pth'))))

@@ -124,3 +124,27 @@ def test_bad_input():
         head().forward(out)
     with pytest.raises(ValueError, match='expected 3 stack heatmaps'):
         head(False).forward(out._replace(heatmaps=out.heatmaps[:2]))
+
+
+def test_loss_is_float32_under_autocast():
+    """--amp: the 9 heatmaps come out in float32 (CPMHead's accuracy goes
+    through numpy, which has no bfloat16) and the MSE terms (Eq. 6) equal
+    float32 arithmetic on the low-precision heatmaps."""
+    h = head()
+    stacks = [torch.rand(2, K, 16, 16).bfloat16() for _ in range(S)]
+    fused = torch.rand(2, 8, 16, 16)
+    data = samples()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        losses = h.loss(sim_output(stacks, fused), data)
+        out = h.forward(sim_output(stacks, fused))
+        sim_heatmap = h.final_layer(fused)
+    assert sim_heatmap.dtype == torch.bfloat16
+    assert all(o.dtype == torch.float32 for o in out)
+    loss = losses['loss_kpt']
+    assert loss.dtype == torch.float32 and 0 <= losses['acc_pose'] <= 1
+    gt = torch.stack([d.gt_fields.heatmaps for d in data])
+    w = torch.cat([d.gt_instance_labels.keypoint_weights for d in data])
+    mse = KeypointMSELoss(use_target_weight=True)
+    expected = sum(
+        mse(p.float(), gt, w) for p in stacks + [sim_heatmap])
+    torch.testing.assert_close(loss, expected)

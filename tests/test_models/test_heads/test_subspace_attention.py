@@ -123,3 +123,28 @@ def test_gradients_flow_in_training_mode():
 def test_bad_split_is_a_clear_error(channels, g, branches):
     with pytest.raises(ValueError, match='split evenly'):
         SubspaceAttention(channels, g, branches)
+
+
+def test_softmax_in_float32_under_bfloat16_autocast():
+    """Under autocast the convs run in bfloat16 but the softmax over the
+    H*W positions and f * (1 + A) stay float32: every map sums to 1 and the
+    ~1/(H*W) attention still changes the features (in bfloat16 1 + A would
+    round to 1)."""
+    sam = _randomize(SubspaceAttention(16, 4, 2)).eval()
+    x = torch.randn(2, 16, 32, 32, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        logits = sam.pointwise_conv(sam.maxpool(sam.depthwise_conv(x)))
+        attn = sam.attention_maps(x)
+        out = sam(x)
+    assert logits.dtype == torch.bfloat16
+    assert attn.dtype == out.dtype == torch.float32
+    expected = logits.float().flatten(2).softmax(-1).view_as(attn)
+    torch.testing.assert_close(attn, expected, rtol=0, atol=0)
+    torch.testing.assert_close(
+        attn.sum(dim=(-2, -1)), torch.ones(2, 2, 4), rtol=0, atol=1e-6)
+    bf16_one_plus_a = (attn.bfloat16() + 1)
+    assert (bf16_one_plus_a == 1).float().mean() > 0.9  # what float32 avoids
+    torch.testing.assert_close(
+        out.view(2, 8, 2, 32, 32),
+        x.view(2, 8, 2, 32, 32) * (attn.view(2, 8, 1, 32, 32) + 1))
+    assert (out != x).float().mean() > 0.9

@@ -93,6 +93,26 @@ def test_eval_mode_and_temperature():
     assert out['dwa_weight_kpt'].item() == pytest.approx(w[0])
 
 
+def test_float32_under_bfloat16_autocast():
+    """Mixed precision: bfloat16 task inputs under autocast give float32
+    losses and weights, equal to float32 on the same (upcast) inputs."""
+    ref, amp = MODELS.build(CFG).train(), MODELS.build(CFG).train()
+    for i in range(len(STEPS)):
+        inputs = {
+            k: tuple(t.bfloat16() for t in v)
+            for k, v in _inputs(STEPS[i][0], STEPS[i][1] / .5).items()
+        }
+        expected = ref({k: tuple(t.float() for t in v)
+                        for k, v in inputs.items()})
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            out = amp(inputs)
+        for k, v in expected.items():
+            assert out[k].dtype == torch.float32 and torch.isfinite(out[k])
+            assert torch.equal(out[k], v), k
+    assert out['dwa_weight_kpt'] != 1.
+    assert amp.loss_history.dtype == torch.float32
+
+
 class _Model(nn.Module):
     """A model holding the loss, as a head does."""
 

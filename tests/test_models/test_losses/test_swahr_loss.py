@@ -62,3 +62,19 @@ def test_perfect_prediction_is_zero_and_bad_gamma():
     assert _loss()(H, H).item() == 0.0
     with pytest.raises(ValueError, match='gamma'):
         _loss(gamma=0.0)
+
+
+def test_float32_under_bfloat16_autocast():
+    """Under autocast the head's heatmaps arrive in bfloat16; the loss is
+    computed in float32 on them, exactly as outside autocast on their
+    float32 values."""
+    gen = torch.Generator().manual_seed(0)
+    output = torch.rand(2, 3, 8, 8, generator=gen).bfloat16()
+    target = torch.rand(2, 3, 8, 8, generator=gen)
+    weights = torch.rand(2, 3, 8, 8, generator=gen)
+    loss = _loss(use_target_weight=True)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        amp = loss(output, target, weights)
+    assert amp.dtype == torch.float32
+    torch.testing.assert_close(
+        amp, loss(output.float(), target, weights), rtol=0, atol=0)

@@ -145,3 +145,41 @@ def test_bad_input():
         build()(backbone_output(sizes=(4, 8, 16)))
     with pytest.raises(TypeError, match='per-level decoder features'):
         build()((torch.zeros(1, 6, 16, 16), ))
+
+
+def test_attention_runs_in_float32_under_autocast():
+    """--amp: the softmax over levels (Eqs. 2-3) runs in float32 on the
+    low-precision logits, so A sums to 1 per pixel to float32 precision;
+    CPU bfloat16 autocast would otherwise run it in bfloat16."""
+    sim, inputs = build(), backbone_output()
+    sim.squeeze.bias.data = torch.tensor([5., -5., 0., 2.])
+    with torch.no_grad():
+        ref = sim(inputs)
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            out = sim(inputs)
+            logits = sim.squeeze(sim.collect(inputs.levels).sum(1))
+            low = logits.softmax(1)
+    assert logits.dtype == low.dtype == torch.bfloat16
+    assert out.weights.dtype == torch.float32
+    torch.testing.assert_close(out.weights, logits.float().softmax(1),
+                               rtol=0, atol=0)
+    torch.testing.assert_close(out.weights.sum(1), torch.ones(2, 16, 16),
+                               rtol=0, atol=1e-6)
+    assert (low.float().sum(1) - 1).abs().max() > 1e-3  # what it avoids
+    # F (Eq. 4) within bfloat16 rounding of the float32 module
+    torch.testing.assert_close(out.fused.float(), ref.fused, rtol=2e-2,
+                               atol=2e-2)
+
+
+def test_autocast_gradients_match_float32():
+    inputs = backbone_output()
+    grads = []
+    for autocast in (False, True):
+        sim = build().train()
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=autocast):
+            out = sim(inputs)
+        (out.fused.float().square().mean() +
+         out.weights[:, 0].mean()).backward()
+        grads.append(torch.cat([p.grad.flatten() for p in sim.parameters()]))
+    assert torch.isfinite(grads[1]).all()
+    assert F.cosine_similarity(grads[0], grads[1], dim=0) > 0.999

@@ -58,11 +58,57 @@ def test_local_weights_sum_to_one_along_columns():
 
 def test_sfm_output_is_lowest_resolution_widest():
     sfm = SpatialFusionModule(IN_CH, mid_channels=8,
-                              head_channels=(8, 16, 32, 64))
+                              head_channels=(8, 16, 32, 64), out_channels=96)
     (y, ) = sfm(_feats())
-    assert y.shape == (2, 64, 2, 2)
+    assert y.shape == (2, 96, 2, 2)
     y.mean().backward()
     assert all(p.grad is not None for p in sfm.parameters())
+
+
+def test_classification_head_is_hrnets():
+    """HRNet's classification head: bottleneck blocks (expansion 4) widen
+    each level, stride-2 3x3 convs go down, a final 1x1 conv to 2048."""
+    from mmpose.models.backbones.resnet import Bottleneck
+    sfm = SpatialFusionModule()
+    assert [type(b) for b in sfm.widen] == [Bottleneck] * 4
+    assert [(b.conv1.in_channels, b.mid_channels, b.conv3.out_channels)
+            for b in sfm.widen] == [(64, 32, 128), (128, 64, 256),
+                                    (256, 128, 512), (512, 256, 1024)]
+    assert [(d.conv.in_channels, d.conv.out_channels, d.conv.stride)
+            for d in sfm.downsample] == [(128, 256, (2, 2)),
+                                         (256, 512, (2, 2)),
+                                         (512, 1024, (2, 2))]
+    final = sfm.final_layer
+    assert (final.conv.kernel_size, final.conv.in_channels,
+            final.conv.out_channels) == ((1, 1), 1024, 2048)
+    assert sfm.out_channels == 2048
+    with pytest.raises(ValueError, match='multiples of 4'):
+        SpatialFusionModule(IN_CH, head_channels=(8, 16, 30, 64))
+
+
+def test_softmaxes_run_in_float32_under_autocast():
+    torch.manual_seed(0)
+    sfm = SpatialFusionModule(IN_CH, mid_channels=8,
+                              head_channels=(8, 16, 32, 64), out_channels=32)
+    torch.nn.init.normal_(sfm.global_attention.score_weight, std=1.0)
+    feats = _feats()
+    ref = sfm(feats)[0]
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        reduced = [conv(f) for conv, f in zip(sfm.global_attention.reduce,
+                                              feats)]
+        assert reduced[0].dtype == torch.bfloat16
+        w = sfm.global_attention.attention_weights(reduced, (16, 16))
+        local = LocalSpatialAttention.attention_weights(
+            torch.randn(2, 3, 40, 5).bfloat16())
+        (y, ) = sfm(feats)
+    assert w.dtype == local.dtype == torch.float32
+    assert torch.allclose(w.sum(1), torch.ones(2, 16, 16), atol=1e-6)
+    assert torch.allclose(local.sum(-2), torch.ones(2, 3, 5), atol=1e-6)
+    y.float().sum().backward()
+    assert torch.isfinite(y).all()
+    assert all(torch.isfinite(p.grad).all() for p in sfm.parameters()
+               if p.grad is not None)
+    assert torch.allclose(y.float(), ref, rtol=0.1, atol=0.1)
 
 
 def test_sfm_rejects_bad_input():
