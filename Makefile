@@ -1,5 +1,6 @@
 PYTHON ?= python3
-PYTEST_ARGS ?=
+# Two workers: the tests pin torch to one thread each (tests/conftest.py).
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: setup test demo demo-resnet18
 setup:

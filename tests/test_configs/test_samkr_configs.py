@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.runner import set_random_seed as mmengine_seed
 
 from mmpose.registry import DATASETS, MODELS, TRANSFORMS
 
@@ -309,6 +310,9 @@ def test_every_config_trains_and_tests_one_step_tiny(config_root,
         g, _, s, _ = VARIANTS[name]
         assert (sam.num_subspaces, sam.subspace_channels) == (g, s)
 
+    # the random augmentation decides which keypoints stay in view (and so
+    # whether the displacement loss reaches the attention): fix it
+    mmengine_seed(0)
     train_set = _samples_dataset(
         cfg.train_dataloader, samples_root,
         shrink(cfg.train_dataloader.dataset.pipeline))
