@@ -1,5 +1,7 @@
 import os.path as osp
+import random
 
+import numpy as np
 import pytest
 import torch
 
@@ -10,6 +12,15 @@ SAMPLES_ROOT = osp.join(REPO_ROOT, 'mmpose_attn', 'data', 'mmpose_samples')
 
 # The suite runs on 2 cores next to other work: no torch oversubscription.
 torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def _seeded():
+    """Every test starts from the same random state, whichever xdist worker
+    runs it and whatever ran before it there."""
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
 
 
 def pytest_configure(config):

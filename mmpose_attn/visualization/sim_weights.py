@@ -75,15 +75,20 @@ def weights_to_image(weights: np.ndarray, img_shape: Tuple[int, int],
     cx, cy = np.asarray(input_center, dtype=np.float64)
     mat = np.array([[sx / w, 0, cx - sx / 2], [0, sy / h, cy - sy / 2]])
     size = (img_shape[1], img_shape[0])
-    inside = cv2.warpAffine(
-        np.ones((h, w), np.float32), mat, size, flags=cv2.INTER_NEAREST)
+    # heatmap pixel u covers [u - 1/2, u + 1/2): computed here rather than
+    # by a nearest-neighbour warp, whose ties at those edges change with
+    # the OpenCV release (5.1.0 takes one more column)
+    u = (np.arange(size[0]) - (cx - sx / 2)) * w / sx
+    v = (np.arange(size[1]) - (cy - sy / 2)) * h / sy
+    inside = ((v >= -0.5) & (v < h - 0.5))[:, None] & \
+        ((u >= -0.5) & (u < w - 0.5))[None, :]
     out = np.stack([
         # replicated border: crop-edge pixels keep weights that sum to 1
         cv2.warpAffine(m.astype(np.float32), mat, size,
                        flags=cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_REPLICATE) for m in weights
     ])
-    out[:, inside == 0] = np.nan
+    out[:, ~inside] = np.nan
     return out
 
 

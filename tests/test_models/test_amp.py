@@ -41,7 +41,10 @@ TINY = sorted(
 # prints them).
 LOSS_RTOL = 0.05
 # Cosine between the bfloat16 and float32 gradients of the head's
-# parameters (the stacked hourglass's heatmap convs when the head has none).
+# parameters (the last stack's heatmap conv when the head has none: an
+# earlier stack's conv also receives the gradient that came back through
+# the next hourglass's BatchNorms, below; cosine 0.06 measured for stack 1
+# of the tiny Newell hourglass on one toy batch, 0.993 for stack 2).
 # Measured 0.963 (SADI-Net, whose head holds the SFM) to 0.9997. The
 # backbones' are not compared: at batch 2 the tiny hourglasses' BatchNorms
 # normalise 2-32 values per channel at the innermost levels, where bfloat16
@@ -113,8 +116,11 @@ def test_one_amp_step_matches_float32(name, samples_root, tmp_path,
     assert abs(loss.item() - loss32.item()) <= LOSS_RTOL * abs(
         loss32.item()), {k: (terms[k].item(), terms32[k].item())
                          for k in terms32}
-    head = [n for n in grads if n.startswith('head.')] or [
-        n for n in grads if n.startswith('backbone.heatmap_layers.')]
+    head = [n for n in grads if n.startswith('head.')]
+    if not head:
+        last = len(model.backbone.heatmap_layers) - 1
+        head = [n for n in grads
+                if n.startswith(f'backbone.heatmap_layers.{last}.')]
     flat = torch.cat([grads[n].flatten() for n in head])
     flat32 = torch.cat([grads32[n].flatten() for n in head])
     cosine = torch.nn.functional.cosine_similarity(flat, flat32, dim=0)

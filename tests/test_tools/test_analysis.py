@@ -264,8 +264,8 @@ def test_benchmark_cli(configs, capsys):
                   input_shape=(32, 32))
 
 
-@pytest.mark.parametrize('backend', ['mmcv', 'torchvision'])
-def test_deform_conv_flops_equal_on_both_kernels(backend):
+@pytest.mark.parametrize('backend', ['mmcv', 'torchvision', 'grid_sample'])
+def test_deform_conv_flops_equal_on_every_kernel(backend):
     from mmpose_attn.models.utils.deform_conv import DeformConv2d
 
     class Block(nn.Module):
@@ -278,6 +278,9 @@ def test_deform_conv_flops_equal_on_both_kernels(backend):
             offset = torch.zeros(x.size(0), 18, *x.shape[2:])
             return self.conv(x, offset)
 
-    result = model_complexity(Block(), (8, 8))
+    block = Block()
+    result = model_complexity(block, (8, 8))
     assert not any('deform' in op.lower() for op in result['unsupported_ops'])
-    assert result['by_operator']['deform_conv'] == 6 * 3 * 3 * 3 * 8 * 8
+    # the convolution only: no grid_sample or matmul of the PyTorch path
+    assert result['by_operator'] == {'deform_conv': 6 * 3 * 3 * 3 * 8 * 8}
+    assert block.conv.backend == backend

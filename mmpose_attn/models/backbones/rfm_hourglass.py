@@ -137,6 +137,11 @@ class RFMHourglassNet(DilatedHourglassNet):
             (Fig. 3(b), the paper's Table 3 baseline). Default: True.
         level_channels (Sequence[int], optional): Widths of F_1..F_N (N <=
             depth, outermost levels). ``None``: no ``features``.
+        detach_features (bool): Project detached decoder features, so that
+            losses on F_1..F_N (the DLM's regression) train the projections
+            and what reads them but not the hourglass, whose parameters
+            theta_f Eq. 6 trains with L(H1) (see the SADI-Net README,
+            "What trains the hourglass"). Default: True.
         **kwargs: Other :class:`DilatedHourglassNet` arguments.
     """
 
@@ -150,6 +155,7 @@ class RFMHourglassNet(DilatedHourglassNet):
                  level_channels: Optional[Sequence[int]] = (64, 128, 256,
                                                             512),
                  dilated_branch: bool = True,
+                 detach_features: bool = True,
                  **kwargs):
         if dilated_blocks:
             raise ValueError(
@@ -161,6 +167,7 @@ class RFMHourglassNet(DilatedHourglassNet):
         # make_block runs inside the parent's __init__.
         self.se_ratio = se_ratio
         self.dilated_branch = dilated_branch
+        self.detach_features = detach_features
         super().__init__(
             num_keypoints,
             num_stacks=num_stacks,
@@ -190,6 +197,6 @@ class RFMHourglassNet(DilatedHourglassNet):
         out = super().forward(x)
         outermost_first = [stacks[-1] for stacks in reversed(out.levels)]
         features = tuple(
-            proj(f)
+            proj(f.detach() if self.detach_features else f)
             for proj, f in zip(self.level_projections, outermost_first))
         return RFMHourglassOutput(*out, features=features)

@@ -29,15 +29,16 @@ from mmengine.analysis.print_helper import complexity_stats_table
 from mmengine.config import DictAction
 from torch import nn
 
+from mmpose_attn.models.utils.deform_conv import DeformConv2d
 from .config_utils import (ConfigLike, build_model, config_name, input_hw_of,
                            load_config)
 
 
 def _deform_conv_flop_jit(weight_index: int):
     """FLOP handle for deformable convolutions (mmcv's trace as one
-    ``prim::PythonOp`` each, torchvision's as one op): counted as the convolution they compute (one
-    MAC per kernel tap and input channel per output element); the bilinear
-    sampling at the offsets is not counted."""
+    ``prim::PythonOp`` each, torchvision's as one op): counted as the
+    convolution they compute (one MAC per kernel tap and input channel per
+    output element); the bilinear sampling at the offsets is not counted."""
 
     def handle(inputs: List[Any], outputs: List[Any]) -> Counter:
         from mmengine.analysis.jit_handles import get_shape
@@ -83,6 +84,13 @@ def model_complexity(model: nn.Module,
         # The analyzer traces ``model.forward``; MMPose's get_flops does
         # the same rebinding.
         model.forward = forward
+    # A model's FLOPs do not depend on the deformable-convolution kernel:
+    # count each as torchvision's op (the grid_sample path would add its
+    # bilinear sampling; mmcv's op has no CUDA kernel in this build).
+    deform_convs = [m for m in model.modules() if isinstance(m, DeformConv2d)]
+    backends = [m.backend for m in deform_convs]
+    for m in deform_convs:
+        m.backend = 'torchvision'
     try:
         device = next(model.parameters()).device
         inputs = (torch.randn(1, 3, *input_hw, device=device), )
@@ -101,6 +109,8 @@ def model_complexity(model: nn.Module,
         if forward is not None:
             del model.forward
         model.train(was_training)
+        for m, backend in zip(deform_convs, backends):
+            m.backend = backend
     params = parameter_count(model)['']
     return dict(
         params=params,

@@ -146,3 +146,26 @@ def test_no_level_channels_gives_no_features_and_bad_config_errors():
     assert net(torch.rand(1, 3, 64, 64)).features == ()
     with pytest.raises(ValueError, match='level_channels'):
         _tiny(depth=2, num_downsamples=2)
+
+
+@pytest.mark.parametrize('detach', [True, False])
+def test_losses_on_features_train_the_hourglass_only_when_not_detached(
+        detach):
+    """Eq. 6 trains the hourglass (theta_f) with L(H1); with
+    detach_features a loss on F_1..F_N (the DLM's regression) reaches the
+    projections but not the hourglass."""
+    net = _tiny(detach_features=detach)
+    out = net(torch.rand(2, 3, 64, 64))
+    sum(f.sum() for f in out.features).backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0
+               for p in net.level_projections.parameters())
+    hourglass = [p for n, p in net.named_parameters()
+                 if not n.startswith('level_projections')]
+    reached = [p.grad is not None and p.grad.abs().sum() > 0
+               for p in hourglass]
+    assert not any(reached) if detach else any(reached)
+    # the heatmap loss still trains the hourglass either way
+    net.zero_grad()
+    net(torch.rand(2, 3, 64, 64)).heatmaps[-1].sum().backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0
+               for p in hourglass)

@@ -39,9 +39,10 @@ def _inputs(conv, batch=2, size=(7, 9), seed=1):
     return x, offset
 
 
+@pytest.mark.parametrize('backend', ['torchvision', 'grid_sample'])
 @pytest.mark.parametrize('kwargs', CASES)
-def test_forward_and_backward_equal_mmcv(kwargs):
-    ref, ours = _pair(kwargs)
+def test_forward_and_backward_equal_mmcv(kwargs, backend):
+    ref, ours = _pair(kwargs, backend=backend)
     x, offset = _inputs(ref)
     grads = []
     outs = []
@@ -86,8 +87,8 @@ def test_auto_uses_mmcv_where_compiled_and_torchvision_elsewhere():
         DeformConv2d(4, 4, 3, backend='cuda')
 
 
-@pytest.mark.parametrize('backend', ['torchvision', 'mmcv'])
-def test_both_paths_are_float32_under_bfloat16_autocast(backend):
+@pytest.mark.parametrize('backend', ['torchvision', 'mmcv', 'grid_sample'])
+def test_every_path_is_float32_under_bfloat16_autocast(backend):
     # neither kernel has a bfloat16 CPU implementation
     ref, ours = _pair(CASES[0], backend=backend)
     x, offset = _inputs(ref)

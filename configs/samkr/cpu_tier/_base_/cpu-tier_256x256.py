@@ -32,7 +32,9 @@ cpu_model = dict(
         num_heatmap_filters=8,
         decoder=cpu_codec,
         # the pretrained rescore net would be downloaded
-        rescore_cfg=None))
+        rescore_cfg=None,
+        # the same function, ~5x faster than mmcv's CPU kernel (README)
+        deform_conv_backend='grid_sample'))
 cpu_train_pipeline = [
     dict(type='LoadImage'),
     dict(type='BottomupRandomAffine', input_size=cpu_codec['input_size']),
