@@ -140,8 +140,8 @@ class RFMHourglassNet(DilatedHourglassNet):
         detach_features (bool): Project detached decoder features, so that
             losses on F_1..F_N (the DLM's regression) train the projections
             and what reads them but not the hourglass, whose parameters
-            theta_f Eq. 6 trains with L(H1) (see the SADI-Net README,
-            "What trains the hourglass"). Default: True.
+            theta_f Eq. 6 trains with L(H1) (SADI-Net README, interpretation
+            14). Default: True.
         **kwargs: Other :class:`DilatedHourglassNet` arguments.
     """
 

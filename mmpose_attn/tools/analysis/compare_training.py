@@ -35,11 +35,14 @@ numbers), ``<config>.png`` (the seed-0 model's prediction on the first
 validation image, with the paper's attention maps where it has them) and
 each job's mmengine work dir. Seconds per iteration are the median over the
 run (data loading included); peak memory is the growth of the process's
-resident set (CPU, ``VmHWM``) or of ``torch.cuda.max_memory_allocated``
-(CUDA) over the job.
+resident set (CPU, ``VmHWM``, after handing memory freed by earlier jobs
+back to the OS) or of ``torch.cuda.max_memory_allocated`` (CUDA) over the
+job.
 """
 import argparse
 import copy
+import ctypes
+import gc
 import json
 import os
 import os.path as osp
@@ -179,9 +182,21 @@ def job_config(cfg: Config, iters: int, seed: int, work_dir: str,
     return cfg
 
 
+def _release_freed_memory() -> None:
+    """Hand memory freed by earlier jobs back to the OS (glibc keeps it in
+    its arenas), so that the next job's RSS growth is its own peak rather
+    than what the allocator could not reuse."""
+    gc.collect()
+    try:
+        ctypes.CDLL('libc.so.6').malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def _rss_hwm_reset() -> Optional[int]:
     """Reset the peak RSS (``VmHWM``) to the current RSS; return that RSS in
     bytes, or None where ``/proc`` cannot do it."""
+    _release_freed_memory()
     try:
         with open('/proc/self/clear_refs', 'w') as f:
             f.write('5')
