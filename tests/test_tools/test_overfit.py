@@ -13,13 +13,13 @@ CONFIG_ROOT = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs')
 # CPU-tier paper config -> (iterations, minimal PCK@0.2 gain)
 PAPER_MODELS = {
-    # measured 0.22 to 0.25 (0.05 with the loss zeroed: BN statistics)
+    # measured 0.22 to 0.26 (0.05 with the loss zeroed: BN statistics)
     'spcnet/cpu_tier/spcnet_dilated-hourglass2-r2-cpu-tier_1xb16-170e_mpii-128x128.py':  # noqa: E501
     (25, 0.15),
-    # measured 0.19 (0.35 +- 0.03 in 60 iterations over 3 seeds)
+    # measured 0.19 to 0.24
     'sadinet/cpu_tier/sadinet_rfm-hourglass2-cpu-tier_1xb16-210e_mpii-128x128.py':  # noqa: E501
     (25, 0.12),
-    # measured 0.72
+    # measured 0.72 to 0.78
     'sghrnet/cpu_tier/sghrnet_hrnet-w8-small-cpu-tier_1xb16-210e_mpii-128x96.py':  # noqa: E501
     (25, 0.25),
 }

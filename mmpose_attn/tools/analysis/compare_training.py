@@ -163,6 +163,11 @@ def job_config(cfg: Config, iters: int, seed: int, work_dir: str,
         format_python_code=False)
     cfg.work_dir = work_dir
     cfg.randomness = dict(seed=seed)
+    # mmengine's iteration loop sleeps 2 s whenever a finite sampler's
+    # dataloader runs out (every iteration on the five overfit samples)
+    shuffle = cfg.train_dataloader.get('sampler', {}).get('shuffle', True)
+    cfg.train_dataloader.sampler = dict(
+        type='InfiniteSampler', shuffle=shuffle)
     cfg.train_cfg = dict(by_epoch=False, max_iters=iters, val_interval=iters)
     cfg.val_cfg = dict()
     cfg.param_scheduler = None
