@@ -94,8 +94,12 @@ def predict_sg_maps(model: nn.Module, img_path: str, bbox: np.ndarray,
     target = None
     if keypoints is not None:
         codec = model.head.decoder
-        encoded = codec.encode(results['transformed_keypoints'],
-                               results['keypoints_visible'])
+        visible = results['keypoints_visible']
+        if visible.ndim == 3:
+            # a KeypointConverter's (visible, mapped) pairs, combined as
+            # GenerateTarget does
+            visible = visible[..., 0] * visible[..., 1]
+        encoded = codec.encode(results['transformed_keypoints'], visible)
         if 'seg_map' not in encoded:
             raise TypeError(
                 f'{type(codec).__name__} gives no `seg_map`; the model\'s '

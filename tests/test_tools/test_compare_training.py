@@ -72,10 +72,44 @@ def test_summary_means_and_spreads_over_seeds():
     np.testing.assert_allclose(row['gain'], (0.5, 0.02**0.5))
     assert (row['s_per_iter'], row['peak_mb']) == (3., 30.)
     table = ct.format_table([row], 60, overfit=True)
-    assert '| b | PCK | 0.200 ± 0.141 | 0.700 ± 0.283 | 0.500 ± 0.141 | ' \
+    assert '| b | PCK | 0.200 ± 0.141 | 0.700 ± 0.283 | 0.500 ± 0.141 | - | ' \
         '3.000 | 30 |' in table
     with pytest.raises(KeyError, match='AP'):
         ct.summarise('a/b.py', cfg, records, 'AP')
+
+
+def _record(seed, before, after, key='PCK'):
+    # metrics come from numpy, as MMPose's evaluators give them
+    return dict(seed=seed, metrics_before={key: np.float64(before)},
+                metrics_after={key: np.float64(after)}, s_per_iter=1.,
+                peak_mb=None)
+
+
+def test_gains_are_compared_with_the_first_row_seed_by_seed():
+    cfg = Config(dict(default_hooks=dict(checkpoint=dict(save_best='PCK'))))
+    # gains: first row 0.4, 0.2, 0.6; second 0.5, 0.1, 0.6 (seed order
+    # shuffled: pairing is by seed, not by position)
+    first = ct.summarise('x/first.py', cfg, [
+        _record(0, 0.1, 0.5), _record(1, 0.0, 0.2), _record(2, 0.2, 0.8)
+    ], None)
+    second = ct.summarise('x/second.py', cfg, [
+        _record(2, 0.1, 0.7), _record(0, 0.0, 0.5), _record(1, 0.3, 0.4)
+    ], None)
+    other = ct.summarise('x/other.py', Config(), [_record(0, 0., 1., 'AP')],
+                         None)
+    ct.add_paired_differences([first, second, other])
+    # differences 0.1, -0.1, 0.0: mean 0, std 0.1; not below in 2 of 3
+    np.testing.assert_allclose(second['gain_vs_first'], (0.0, 0.1),
+                               atol=1e-12)
+    assert second['seeds_not_below_first'] == (2, 3)
+    assert type(second['seeds_not_below_first'][0]) is int  # JSON: a number
+    # the first row and a row with another metric are not compared
+    assert first['gain_vs_first'] is None and other['gain_vs_first'] is None
+    table = ct.format_table([first, second, other], 60, overfit=True)
+    assert '| second | PCK | 0.133 ± 0.153 | 0.533 ± 0.153 | 0.400 ± 0.265 ' \
+        '| 0.000 ± 0.100 (2/3) | 1.000 | - |' in table
+    assert '| first | PCK | 0.100 ± 0.100 | 0.500 ± 0.300 | 0.400 ± 0.200 ' \
+        '| - |' in table
 
 
 def test_command_line_run_writes_table_json_and_picture(tmp_path, capsys):
@@ -99,6 +133,13 @@ def test_command_line_run_writes_table_json_and_picture(tmp_path, capsys):
     for record in row['records']:
         assert 0 <= record['metrics_before']['PCK'] <= 1
         assert record['s_per_iter'] > 0
+    for seed in (0, 1):
+        # each job logs to its own work dir: PCK before and after, once each
+        [scalars] = (out / name / f'seed{seed}').glob(
+            '*/vis_data/scalars.json')
+        with open(scalars) as f:
+            logged = [json.loads(line) for line in f]
+        assert sum('PCK' in entry for entry in logged) == 2
     # the picture: prediction above the SIM weights (4 levels + argmax)
     picture = cv2.imread(str(out / f'{name}.png'))
     assert picture is not None and picture.shape[0] > 2 * 256

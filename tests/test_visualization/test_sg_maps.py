@@ -61,6 +61,28 @@ def test_predict_maps_and_target(samples_root, tiny_checkpoint):
     assert no_target is None
 
 
+def test_target_through_a_keypoint_converter(samples_root, tiny_checkpoint):
+    # e.g. an LSP config evaluated on MPII images: the test pipeline maps
+    # the joints and gives (visible, mapped) pairs per joint
+    config, ckpt = tiny_checkpoint
+    img = osp.join(samples_root, 'coco', IMG)
+    gt = load_coco_instance(
+        osp.join(samples_root, 'coco', 'test_coco.json'), img)
+    bbox = gt.pop('bbox')
+    model = init_model(config, ckpt, device='cpu')
+    _, _, target = predict_sg_maps(model, img, bbox, **gt)
+    pipeline = model.cfg.test_dataloader.dataset.pipeline
+    pipeline.insert(
+        1,
+        dict(
+            type='KeypointConverter',
+            num_keypoints=17,
+            mapping=[(k, k) for k in range(17)]))
+    _, _, converted = predict_sg_maps(model, img, bbox, **gt)
+    np.testing.assert_array_equal(converted, target)
+    assert target.any()
+
+
 def test_cli_writes_png(samples_root, tiny_checkpoint, tmp_path):
     config, ckpt = tiny_checkpoint
     out = str(tmp_path / 'sg.png')

@@ -15,7 +15,10 @@ iteration-based (``--iters``), at the optimizer's constant learning rate (no
 schedule: a comparison of a few hundred iterations would otherwise hinge on
 warm-ups and milestones sized for 100+ epochs). The config's own evaluator
 scores the model on the config's validation set before the first and after
-the last iteration.
+the last iteration. The table gives each config's gain (after - before) and,
+for every config after the first, its gain minus the first config's seed by
+seed (paired: same seed, same sample order) with the number of seeds in which
+it is not below (the first config is the reference).
 
 ``--cfg-options`` applies to every config (e.g. ``train_dataloader.dataset.
 data_root=... val_dataloader.dataset.ann_file=...``), so the same command
@@ -48,7 +51,7 @@ import os
 import os.path as osp
 import re
 import time
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -181,6 +184,10 @@ def job_config(cfg: Config, iters: int, seed: int, work_dir: str,
         type='CheckpointHook', interval=-1, save_last=False, save_best=None)
     cfg.default_hooks.visualization = dict(
         type='PoseVisualizationHook', enable=False)
+    if isinstance(cfg.get('visualizer'), dict):
+        # mmengine keeps one visualizer per name: a name of its own per job,
+        # or every job's scalars land in the first job's work dir
+        cfg.visualizer.name = f'compare_training:{work_dir}:{time.time_ns()}'
     if batch_size is not None:
         cfg.train_dataloader.batch_size = batch_size
     drop_pretrained(cfg.model)
@@ -343,9 +350,45 @@ def summarise(config: str, cfg: Config, records: List[dict],
         records=records)
 
 
+def _gains_by_seed(row: dict) -> Dict[int, float]:
+    key = row['metric']
+    return {
+        r['seed']: r['metrics_after'][key] - r['metrics_before'][key]
+        for r in row['records']
+    }
+
+
+def add_paired_differences(rows: List[dict]) -> List[dict]:
+    """Compare every row's gain with the first row's, seed by seed.
+
+    A seed gives every config the same sample order, so the per-seed
+    difference of gains removes the order's share of the seed-to-seed
+    spread. Adds ``gain_vs_first`` (mean, std of the differences over the
+    shared seeds) and ``seeds_not_below_first`` (in how many of them the
+    gain is at least the first row's) to every row after the first with the
+    same metric; ``None`` otherwise.
+    """
+    first = _gains_by_seed(rows[0])
+    for i, row in enumerate(rows):
+        row['gain_vs_first'] = row['seeds_not_below_first'] = None
+        if i == 0 or row['metric'] != rows[0]['metric']:
+            continue
+        gains = _gains_by_seed(row)
+        seeds = sorted(set(gains) & set(first))
+        if not seeds:
+            continue
+        diffs = [gains[s] - first[s] for s in seeds]
+        row['gain_vs_first'] = _mean_std(diffs)
+        # equal gains (PCK counts the same joints) may differ by rounding
+        row['seeds_not_below_first'] = (int(sum(d >= -1e-9 for d in diffs)),
+                                        len(seeds))
+    return rows
+
+
 def _fmt(mean_std: tuple) -> str:
     mean, std = mean_std
     digits = 3 if abs(mean) < 2 else 2
+    mean = round(mean, digits) or 0.  # no '-0.000'
     return f'{mean:.{digits}f} ± {std:.{digits}f}'
 
 
@@ -356,15 +399,20 @@ def format_table(rows: List[dict], iters: int, overfit: bool) -> str:
     lines = [
         f'{iters} iterations, {rows[0]["seeds"]} seed(s) (mean ± std '
         f'over seeds), {data}', '',
-        '| config | metric | before | after | gain | s/iter | '
-        'peak memory (MB) |', '| --- | --- | --: | --: | --: | --: | --: |'
+        '| config | metric | before | after | gain | gain - first row\'s '
+        '(paired by seed; seeds not below) | s/iter | peak memory (MB) |',
+        '| --- | --- | --: | --: | --: | --: | --: | --: |'
     ]
     for row in rows:
         peak = '-' if row['peak_mb'] is None else f'{row["peak_mb"]:.0f}'
+        paired = '-'
+        if row.get('gain_vs_first') is not None:
+            at_least, shared = row['seeds_not_below_first']
+            paired = f'{_fmt(row["gain_vs_first"])} ({at_least}/{shared})'
         lines.append(f'| {_name(row["config"])} | {row["metric"]} | '
                      f'{_fmt(row["before"])} | {_fmt(row["after"])} | '
-                     f'{_fmt(row["gain"])} | {row["s_per_iter"]:.3f} | '
-                     f'{peak} |')
+                     f'{_fmt(row["gain"])} | {paired} | '
+                     f'{row["s_per_iter"]:.3f} | {peak} |')
     return '\n'.join(lines)
 
 
@@ -415,6 +463,7 @@ def compare(configs: Sequence[str],
                     picture=picture,
                     title=f'{name}, {iters} iterations'))
         rows.append(summarise(config, cfg, records, metric))
+    add_paired_differences(rows)
     table = format_table(rows, iters, overfit)
     with open(osp.join(out, 'results.md'), 'w') as f:
         f.write(table + '\n')
