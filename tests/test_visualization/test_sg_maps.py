@@ -44,13 +44,20 @@ def tiny_checkpoint(config_root, tmp_path_factory):
     return osp.join(config_root, 'sghrnet', TINY), path
 
 
-def test_predict_maps_and_target(samples_root, tiny_checkpoint):
+@pytest.fixture
+def tiny_model_on_sample(samples_root, tiny_checkpoint):
+    """A fresh tiny model (tests may edit its cfg), the sample image, its
+    person box and ground-truth keypoints."""
     config, ckpt = tiny_checkpoint
     img = osp.join(samples_root, 'coco', IMG)
     gt = load_coco_instance(
         osp.join(samples_root, 'coco', 'test_coco.json'), img)
     bbox = gt.pop('bbox')
-    model = init_model(config, ckpt, device='cpu')
+    return init_model(config, ckpt, device='cpu'), img, bbox, gt
+
+
+def test_predict_maps_and_target(tiny_model_on_sample):
+    model, img, bbox, gt = tiny_model_on_sample
     crop, maps, target = predict_sg_maps(model, img, bbox, **gt)
     assert crop.shape == (128, 96, 3) and crop.dtype == np.uint8
     assert maps.shape == (4, 32, 24)
@@ -61,15 +68,10 @@ def test_predict_maps_and_target(samples_root, tiny_checkpoint):
     assert no_target is None
 
 
-def test_target_through_a_keypoint_converter(samples_root, tiny_checkpoint):
+def test_target_through_a_keypoint_converter(tiny_model_on_sample):
     # e.g. an LSP config evaluated on MPII images: the test pipeline maps
     # the joints and gives (visible, mapped) pairs per joint
-    config, ckpt = tiny_checkpoint
-    img = osp.join(samples_root, 'coco', IMG)
-    gt = load_coco_instance(
-        osp.join(samples_root, 'coco', 'test_coco.json'), img)
-    bbox = gt.pop('bbox')
-    model = init_model(config, ckpt, device='cpu')
+    model, img, bbox, gt = tiny_model_on_sample
     _, _, target = predict_sg_maps(model, img, bbox, **gt)
     pipeline = model.cfg.test_dataloader.dataset.pipeline
     pipeline.insert(
