@@ -20,6 +20,16 @@ def readme():
         return f.read()
 
 
+def read_requirements(path):
+    """Requirement lines of ``path``, comments and blank lines dropped
+    (none where the file is absent, e.g. building from an sdist)."""
+    if not osp.isfile(path):
+        return []
+    with open(path, encoding='utf-8') as f:
+        lines = (line.split('#')[0].strip() for line in f)
+        return [line for line in lines if line]
+
+
 def get_version():
     scope = {}
     with open(osp.join('mmpose_attn', 'version.py'), encoding='utf-8') as f:
@@ -81,6 +91,8 @@ setup(
     # numpy is bounded here too because numpy 2.4 breaks MMPose 1.3.2's
     # keypoint drawing (requirements/constraints.txt).
     install_requires=['numpy>=2,<2.4'],
+    # ONNX export and ONNX Runtime inference (mmpose_attn/tools/deployment)
+    extras_require={'deploy': read_requirements('requirements/deploy.txt')},
     cmdclass={'build_py': BuildWithMim},
     python_requires='>=3.8',
     license='Apache License 2.0',

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent environment setup for mmpose_attn on a fresh x86-64, Python 3.11
 # machine (CPU is enough). Every step is a no-op when already satisfied; the
-# slow one (building mmcv 2.1.0 with its compiled ops, about 32 minutes on 2
+# slow one (building mmcv 2.1.0 with its compiled ops, 8 to 35 minutes on 2
 # cores, with a progress line every minute) is skipped once `mmcv.ops`
 # imports; its wheel is cached under ~/.cache/mmpose_attn/wheels.
 set -euo pipefail
@@ -29,7 +29,7 @@ else
   torch_ver=$("$PY" -c "import torch; print(torch.__version__)")
   wheel_dir=${MMPOSE_ATTN_WHEEL_CACHE:-$HOME/.cache/mmpose_attn/wheels}/mmcv-2.1.0-torch-$torch_ver
   if ! ls "$wheel_dir"/mmcv-2.1.0-*.whl >/dev/null 2>&1; then
-    step "building mmcv 2.1.0 with CPU ops against torch $torch_ver (about 32 minutes on 2 cores, once; progress every minute)"
+    step "building mmcv 2.1.0 with CPU ops against torch $torch_ver (8 to 35 minutes on 2 cores, once; progress every minute)"
     if "$PY" -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
       step "  a GPU is visible: mmcv's ops are still built for the CPU only (no nvcc needed; README, GPU)"
     fi
@@ -96,6 +96,9 @@ pip_install --no-deps -r requirements/mminstall.txt
 step "test tools"
 pip_install -r requirements/tests.txt
 
+step "ONNX deployment: onnx, onnxruntime, onnxslim (the 'deploy' extra)"
+pip_install -r requirements/deploy.txt
+
 step "mmpose_attn (editable, egg-link style)"
 # `mim train mmpose_attn` runs <dist location>/mmpose_attn/tools/train.py. A
 # PEP 660 editable install records its location as site-packages, where no
@@ -105,6 +108,7 @@ pip_install --no-build-isolation --no-use-pep517 --no-deps -e .
 
 "$PY" - <<'PY'
 import mmcv, mmcv.ops, mmengine, mmpose, mmdet, numpy, torch, xtcocotools.coco  # noqa
+import onnx, onnxruntime  # noqa: the deploy extra
 import mmpose_attn  # noqa
 from mmpose.visualization import PoseLocalVisualizer
 # MMPose 1.3.2 draws keypoints with int(np.array([r])): numpy < 2.4 only

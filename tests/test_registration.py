@@ -14,7 +14,10 @@ EXPECTED = {
         'WeightAdaptiveHeatmapLoss'
     ],
     'KEYPOINT_CODECS': ['SegmentationHeatmap'],
-    'HOOKS': ['CheckpointCompatibilityHook'],
+    'HOOKS': ['CheckpointCompatibilityHook', 'WeightsOnlyCheckpointHook',
+              'DataCheckHook'],
+    'RUNNERS': ['PoseAttnRunner'],
+    'MODEL_WRAPPERS': ['AnyDeviceDistributedDataParallel'],
 }
 
 

@@ -6,6 +6,9 @@
 # (1 - chi) L(H1) + chi L(H2), chi = sigma_hat (Eq. 8, Table 5 second row).
 # Validation: single scale + flip (Tables 3-5); the six-scale + flip test of
 # Table 1 is the _ms6-flip-test config. One stack: sadinet_rfm-hourglass1_*.
+# One objective (Eq. 8): the gradients of L(H2) and of the likelihood reach
+# the DLM, the SFM and the RFM hourglass (README "Coupling"); the other
+# readings are sadinet-learned-target_* and the ablation sadinet-detached_*.
 _base_ = ['../_base_/default_runtime.py']
 
 train_cfg = dict(max_epochs=210, val_interval=10)
@@ -39,7 +42,8 @@ model = dict(
         num_stacks=8,
         dilation=2,
         se_ratio=16,
-        level_channels=(64, 128, 256, 512)),
+        level_channels=(64, 128, 256, 512),
+        feature_grad_scale=1.0),
     head=dict(
         type='DLMHead',
         out_channels=16,
@@ -56,6 +60,7 @@ model = dict(
             q_distribution='gaussian'),
         rle_loss_weight=1e-3,
         chi='sigma',
+        h2_mode='coupled',
         decoder=codec),
     test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
 

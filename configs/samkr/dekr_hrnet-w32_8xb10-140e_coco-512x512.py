@@ -10,9 +10,12 @@ _base_ = [
 
 # Restated from ../_base_/default_runtime.py (see the SAMKR W32 config).
 custom_imports = dict(imports=['mmpose_attn'], allow_failed_imports=False)
+runner_type = 'PoseAttnRunner'
 custom_hooks = [
     dict(type='SyncBuffersHook'),
+    dict(type='WeightsOnlyCheckpointHook'),
     dict(type='CheckpointCompatibilityHook'),
+    dict(type='DataCheckHook'),
 ]
 
 model = dict(

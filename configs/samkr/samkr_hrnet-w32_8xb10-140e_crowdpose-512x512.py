@@ -8,9 +8,12 @@ _base_ = [
 
 # Restated from ../_base_/default_runtime.py (see the COCO W32 config).
 custom_imports = dict(imports=['mmpose_attn'], allow_failed_imports=False)
+runner_type = 'PoseAttnRunner'
 custom_hooks = [
     dict(type='SyncBuffersHook'),
+    dict(type='WeightsOnlyCheckpointHook'),
     dict(type='CheckpointCompatibilityHook'),
+    dict(type='DataCheckHook'),
 ]
 
 train_cfg = dict(max_epochs=140, val_interval=10)
@@ -30,6 +33,14 @@ param_scheduler = [
 model = dict(
     head=dict(
         type='SAMKRHead',
+        # Sec. I: SAMKR "follows the method of using the keypoint heatmap to
+        # match the regression pose": DEKR's heatmap matching (TEST.MATCH_HMP
+        # with DEKR's MAX_ABSORB_DISTANCE 75 and 30 peaks per keypoint)
+        decoder=dict(
+            type='SPRHeatmapMatching',
+            match_heatmap=True,
+            match_max_distance=75,
+            match_num_peaks=30),
         num_displacement_filters_per_keypoint=16,
         num_subspaces=8,
         num_adaptive_blocks=1,

@@ -1,7 +1,14 @@
-# SPCNet on FLIC tested on a six-scale image pyramid + flip (Sec. 4.1).
-# Test-only; train with the config without suffix.
-_base_ = ['./spcnet_dilated-hourglass8-r2_4xb12-170e_flic-256x256.py']
+# Table 7 (FLIC test): SPCNet on FLIC
+# tested on the six-scale re-cropped pyramid + flip of
+# ./_base_/pyramid-test_256x256.py (Sec. 4.1). Test-only; train with the
+# config without suffix.
+_base_ = [
+    './spcnet_dilated-hourglass8-r2_4xb12-170e_flic-256x256.py',
+    './_base_/pyramid-test_256x256.py'
+]
 
 model = dict(
     type='MultiScaleTopdownPoseEstimator',
-    test_cfg=dict(scales=[0.7, 0.8, 0.9, 1.0, 1.1, 1.2], size_divisor=16))
+    test_cfg={{_base_.pyramid_test_cfg}})
+val_dataloader = dict(dataset=dict(pipeline={{_base_.pyramid_val_pipeline}}))
+test_dataloader = val_dataloader

@@ -1,5 +1,4 @@
 # Each import registers its module into mmpose.registry.
-from . import validation  # noqa: F401  (see utils.host_changes)
 from .lsp import LspDataset  # noqa: F401
 from .flic import FlicDataset  # noqa: F401
 from .toy_pose import ToyPoseDataset  # noqa: F401

@@ -2,11 +2,12 @@
 from mmpose.datasets.datasets.base import BaseCocoStyleDataset
 from mmpose.registry import DATASETS
 
+from .data_checks import CheckedAnnotationsMixin
 from .lsp import dataset_info_file
 
 
 @DATASETS.register_module()
-class FlicDataset(BaseCocoStyleDataset):
+class FlicDataset(CheckedAnnotationsMixin, BaseCocoStyleDataset):
     """FLIC, "MODEC: Multimodal Decomposable Models for Human Pose
     Estimation", CVPR'2013: 5003 movie frames with one annotated upper body,
     3987 for training (``istrain``) and 1016 for testing (``istest``), as in
@@ -32,7 +33,9 @@ class FlicDataset(BaseCocoStyleDataset):
     ([x, y, w, h]) in each annotation.
 
     Args: see :class:`mmpose.datasets.BaseCocoStyleDataset`. ``metainfo``
-        defaults to mmpose_attn's ``configs/_base_/datasets/flic.py``.
+        defaults to mmpose_attn's ``configs/_base_/datasets/flic.py``. The
+        annotation file is checked when the dataset is built
+        (:class:`~mmpose_attn.datasets.data_checks.CheckedAnnotationsMixin`).
     """
 
     METAINFO: dict = dict(from_file=dataset_info_file('flic.py'))

@@ -4,6 +4,8 @@ import os.path as osp
 from mmpose.datasets.datasets.base import BaseCocoStyleDataset
 from mmpose.registry import DATASETS
 
+from .data_checks import CheckedAnnotationsMixin
+
 _PKG_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 # (MPII index, LSP index) pairs for MMPose's KeypointConverter, to add MPII's
@@ -37,7 +39,7 @@ def dataset_info_file(filename: str) -> str:
 
 
 @DATASETS.register_module()
-class LspDataset(BaseCocoStyleDataset):
+class LspDataset(CheckedAnnotationsMixin, BaseCocoStyleDataset):
     """Leeds Sports Pose, "Clustered Pose and Nonlinear Appearance Models for
     Human Pose Estimation", BMVC'2010, and LSP-extended, "Learning Effective
     Human Pose Estimation from Inaccurate Annotation", CVPR'2011.
@@ -83,7 +85,9 @@ class LspDataset(BaseCocoStyleDataset):
     trained on and evaluated, unlabelled ones are not.
 
     Args: see :class:`mmpose.datasets.BaseCocoStyleDataset`. ``metainfo``
-        defaults to mmpose_attn's ``configs/_base_/datasets/lsp.py``.
+        defaults to mmpose_attn's ``configs/_base_/datasets/lsp.py``. The
+        annotation file is checked when the dataset is built
+        (:class:`~mmpose_attn.datasets.data_checks.CheckedAnnotationsMixin`).
     """
 
     METAINFO: dict = dict(from_file=dataset_info_file('lsp.py'))

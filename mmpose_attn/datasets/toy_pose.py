@@ -341,6 +341,9 @@ class ToyPoseDataset(MpiiDataset):
     """
 
     METAINFO: dict = dict(from_file=MPII_METAINFO)
+    # its files are rendered when it is built: the config pre-flight of
+    # mmpose_attn.datasets.data_checks does not look for them
+    generates_files = True
 
     def __init__(self,
                  data_root: Optional[str] = None,

@@ -3,18 +3,19 @@ each save one PNG of a model's attention maps for one image.
 
 One box convention for every tool: ``--bbox X1 Y1 X2 Y2`` (corners in
 pixels), as MMPose's ``inference_topdown`` takes boxes. The weights go
-through MMPose's ``init_model``, i.e. mmengine's loader, where the
-``checkpoint_guard`` of ``mmpose_attn.engine`` refuses another model's
-checkpoint with an error naming the file.
+through ``mmpose_attn.engine.loading.init_model`` (MMPose's ``init_model``
+with this package's loader): a file that is not a checkpoint, or another
+model's checkpoint, is an error naming the file.
 """
 import argparse
 import os.path as osp
 from typing import Optional
 
-from mmpose.apis import init_model
 from torch import nn
 
 import mmpose_attn  # noqa: F401  (registers our modules for init_model)
+from mmpose_attn.engine.loading import init_model
+from mmpose_attn.tools._output import add_force_argument, check_output_path
 
 
 def model_image_parser(description: str,
@@ -22,7 +23,7 @@ def model_image_parser(description: str,
                        out_default: Optional[str] = None
                        ) -> argparse.ArgumentParser:
     """A parser with the common arguments: ``config checkpoint img``,
-    ``--out`` and ``--device``; a tool adds its own on top.
+    ``--out``, ``--device`` and ``--force``; a tool adds its own on top.
 
     Args:
         description (str): The tool's description for ``--help``.
@@ -44,6 +45,7 @@ def model_image_parser(description: str,
         required=out_default is None,
         help='output PNG')
     parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
+    add_force_argument(parser)
     return parser
 
 
@@ -67,7 +69,7 @@ def add_bbox_argument(parser: argparse.ArgumentParser,
 
 def load_model_for(args: argparse.Namespace) -> nn.Module:
     """Check the files named by ``args`` before the slow model build, then
-    build the model with :func:`mmpose.apis.init_model`.
+    build the model with :func:`mmpose_attn.engine.loading.init_model`.
 
     Args:
         args (argparse.Namespace): Parsed from :func:`model_image_parser`.
@@ -77,6 +79,7 @@ def load_model_for(args: argparse.Namespace) -> nn.Module:
 
     Raises:
         FileNotFoundError: The config, checkpoint or image does not exist.
+        FileExistsError: ``--out`` exists and ``--force`` is not given.
         ValueError: ``--out`` does not end with ``.png``, or ``--bbox`` is
             not ``X1 Y1 X2 Y2`` with positive extent.
         RuntimeError: The checkpoint belongs to another architecture.
@@ -87,6 +90,7 @@ def load_model_for(args: argparse.Namespace) -> nn.Module:
             raise FileNotFoundError(f'{kind} file {path} does not exist')
     if not args.out.lower().endswith('.png'):
         raise ValueError(f'--out {args.out}: expected a .png file')
+    check_output_path(args.out, getattr(args, 'force', False))
     bbox = getattr(args, 'bbox', None)
     if bbox is not None and not (bbox[2] > bbox[0] and bbox[3] > bbox[1]):
         raise ValueError(

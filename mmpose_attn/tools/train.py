@@ -1,6 +1,7 @@
 """`mim train mmpose_attn CONFIG ...`: MMPose's tools/train.py with mmpose_attn
-imported. Accepts exactly MMPose's arguments (`--launcher pytorch|slurm`, ...)."""
-from mmpose_attn.tools._mmpose_tool import run_mmpose_tool
+imported and the config's `runner_type` built. Accepts exactly MMPose's
+arguments (`--launcher pytorch|slurm`, ...)."""
+from mmpose_attn.tools._mmpose_tool import train
 
 if __name__ == '__main__':
-    run_mmpose_tool('train.py')
+    train()

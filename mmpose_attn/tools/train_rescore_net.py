@@ -28,7 +28,6 @@ The ``*_rescore-own.py`` configs of ``configs/samkr`` load that file
 """
 import argparse
 import copy
-import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -38,7 +37,6 @@ from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 from mmengine.structures import InstanceData
 from torch import nn
 
@@ -46,6 +44,8 @@ from mmpose.models.heads.hybrid_heads.dekr_head import RescoreNet
 from mmpose.registry import DATASETS, MODELS
 
 import mmpose_attn  # noqa: F401
+from mmpose_attn.engine.loading import load_checkpoint
+from mmpose_attn.tools._output import add_force_argument, check_output_path
 
 # the box-area proxy of CrowdPose's evaluation (xtcocotools, use_area=False)
 CROWD_AREA_FACTOR = 0.53
@@ -72,6 +72,7 @@ def parse_args(argv=None):
         nargs='+',
         action=DictAction,
         help='override config settings, as in tools/train.py')
+    add_force_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -290,7 +291,10 @@ def main(argv=None):
     work_dir = args.work_dir or osp.join(
         'work_dirs',
         osp.splitext(osp.basename(args.config))[0])
-    os.makedirs(work_dir, exist_ok=True)
+    data_file = check_output_path(
+        osp.join(work_dir, 'rescore_data.npz'), args.force)
+    out = str(check_output_path(
+        osp.join(work_dir, 'rescore_net.pth'), args.force))
     logger = MMLogger.get_instance(
         'train_rescore_net', log_file=osp.join(work_dir, 'rescore.log'))
 
@@ -312,7 +316,7 @@ def main(argv=None):
     model.dataset_meta = dataset.metainfo
     use_area = cfg.get('test_evaluator', {}).get('use_area', True)
     data = collect_rescore_data(model, dataset, use_area=use_area)
-    np.savez(osp.join(work_dir, 'rescore_data.npz'), **data)
+    np.savez(data_file, **data)
     logger.info(f'{len(data["oks"])} poses from {len(dataset)} images, mean '
                 f'OKS {data["oks"].mean() if len(data["oks"]) else 0:.3f}')
 
@@ -324,7 +328,6 @@ def main(argv=None):
     logger.info(f'rescore net MSE per epoch: '
                 f'{", ".join(f"{x:.4f}" for x in losses)} (predicting the '
                 f'mean OKS: {baseline:.4f})')
-    out = osp.join(work_dir, 'rescore_net.pth')
     torch.save(
         dict(
             state_dict=net.state_dict(),

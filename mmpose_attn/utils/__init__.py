@@ -1,10 +1,3 @@
-from .checkpoint import (allow_mmengine_checkpoints,
-                         disallow_mmengine_checkpoints)
-from .host_changes import (apply_host_changes, host_changes,
-                           register_host_change, undo_host_changes)
+from .init_errors import name_class_in_init_errors, name_classes_in_init_errors
 
-__all__ = [
-    'allow_mmengine_checkpoints', 'disallow_mmengine_checkpoints',
-    'apply_host_changes', 'host_changes', 'register_host_change',
-    'undo_host_changes'
-]
+__all__ = ['name_class_in_init_errors', 'name_classes_in_init_errors']

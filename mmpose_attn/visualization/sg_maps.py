@@ -84,12 +84,13 @@ def predict_sg_maps(model: nn.Module, img_path: str, bbox: np.ndarray,
     crop = results['img'].copy()
     batch = model.data_preprocessor(
         pseudo_collate([pack(results)]), training=False)
-    feats = model.extract_feat(batch['inputs'])
-    if not hasattr(feats, 'seg_maps'):
+    backbone = getattr(model, 'backbone', None)
+    if not hasattr(backbone, 'forward_with_maps'):
         raise TypeError(
-            f'{type(model.backbone).__name__} features carry no `seg_maps`; '
-            'the model needs an SGHRNet backbone and no neck')
-    seg_maps = feats.seg_maps[0].float().cpu().numpy()
+            f'{type(backbone).__name__} gives no segmentation maps; the '
+            'model needs an SGHRNet backbone')
+    _, seg_logits = backbone.forward_with_maps(batch['inputs'])
+    seg_maps = torch.sigmoid(seg_logits[0].float()).cpu().numpy()
 
     target = None
     if keypoints is not None:

@@ -39,6 +39,33 @@ ABLATIONS = {
     'sadinet_rfm-hourglass_2xb32-210e_mpii-256x256.py':
     ('RFMHourglassNet', 'rfm', 'DLMHead', 'sigma', 1.0),
 }
+# Readings of Eq. 7-8 (README "Coupling"): config -> (the backbone's
+# feature_grad_scale, the head's h2_mode). The first is the default.
+READINGS = {
+    'sadinet_rfm-hourglass_2xb32-210e_mpii-256x256.py': (1.0, 'coupled'),
+    'sadinet-learned-target_rfm-hourglass_2xb32-210e_mpii-256x256.py':
+    (1.0, 'learned_target'),
+    'sadinet-detached_rfm-hourglass_2xb32-210e_mpii-256x256.py':
+    (0.0, 'flow_only'),
+}
+# The CPU-tier LSP configs of the held-out comparison (README "Coupling"):
+# config -> (its base, the model keys it changes, (scale, h2_mode) or None
+# for a model without the DLM).
+CPU_TIER_LSP = 'cpu_tier/sadinet_rfm-hourglass2-cpu-tier_1xb16-210e_lsp-128x128.py'  # noqa: E501
+CPU_TIER_READINGS = {
+    'cpu_tier/ablations/sadinet-learned-target_rfm-hourglass2-cpu-tier_1xb16-210e_lsp-128x128.py':  # noqa: E501
+    (1.0, 'learned_target'),
+    'cpu_tier/ablations/sadinet-detached_rfm-hourglass2-cpu-tier_1xb16-210e_lsp-128x128.py':  # noqa: E501
+    (0.0, 'flow_only'),
+    'cpu_tier/ablations/sadinet-grad-scale-0p1_rfm-hourglass2-cpu-tier_1xb16-210e_lsp-128x128.py':  # noqa: E501
+    (0.1, 'coupled'),
+}
+CPU_TIER_RFM_ONLY = {
+    'cpu_tier/ablations/td-hm_rfm-hourglass2-cpu-tier_1xb16-210e_lsp-128x128.py':  # noqa: E501
+    'cpu_tier/td-hm_basic-hourglass2-cpu-tier_1xb16-210e_lsp-128x128.py',
+    'cpu_tier/ablations/td-hm_rfm-hourglass2-cpu-tier_1xb16-210e_mpii-128x128.py':  # noqa: E501
+    'cpu_tier/td-hm_basic-hourglass2-cpu-tier_1xb16-210e_mpii-128x128.py',
+}
 TINY = {'sadinet_rfm-hourglass-tiny_1xb8-1e_toy-mpii-64x64.py'}
 
 
@@ -69,18 +96,44 @@ def test_every_config_is_listed(config_root):
         for p in glob.glob(osp.join(config_root, 'sadinet', '*.py'))
         if 'cpu-tier' not in osp.basename(p)
     }
-    assert names == set(MAIN) | set(VARIANTS) | MS6 | set(ABLATIONS) | TINY
+    assert names == (set(MAIN) | set(VARIANTS) | MS6 | set(ABLATIONS) | TINY
+                     | set(READINGS))
 
 
-@pytest.mark.parametrize('name', sorted(MAIN) + sorted(ABLATIONS) +
-                         sorted(VARIANTS))
-def test_stacks_with_intermediate_supervision(config_root, name):
+def _sample_batch(cfg, model, samples_root, k, n=2):
+    """n real MPII samples through the config's train pipeline (narrowed to
+    64x64) and the model's data preprocessor."""
+    train_set = _samples_dataset(cfg, cfg.train_dataloader, samples_root, k)
+    return model.data_preprocessor(
+        pseudo_collate([train_set[i] for i in range(n)]), training=True)
+
+
+@pytest.mark.parametrize('name',
+                         sorted(set(MAIN) | set(ABLATIONS) | set(VARIANTS)))
+def test_stacks_with_intermediate_supervision(config_root, samples_root,
+                                              name):
     """8 stacks (the paper's Hourglass baseline) everywhere but the named
-    one-stack variant; one supervised heatmap per stack."""
+    one-stack variant; one supervised heatmap per stack: the built model
+    (narrowed) has that many hourglasses and the heatmap loss reaches every
+    stack's heatmap."""
     cfg = _load(config_root, name)
     stacks = 1 if name in VARIANTS else 8
-    assert cfg.model.backbone.num_stacks == stacks
-    assert cfg.model.head.num_stacks == stacks
+    k = MAIN.get(name, 16)
+    model = MODELS.build(_tiny_model(cfg))
+    model.train()
+    data = _sample_batch(cfg, model, samples_root, k)
+    heatmaps = []
+
+    def keep(module, inputs, out):
+        for h in out.heatmaps:
+            h.retain_grad()
+            heatmaps.append(h)
+
+    model.backbone.register_forward_hook(keep)
+    model(**data, mode='loss')['loss_kpt'].backward()
+    assert len(model.backbone.hourglasses) == len(heatmaps) == stacks
+    assert all(h.grad is not None and h.grad.abs().sum() > 0
+               for h in heatmaps)
 
 
 @pytest.mark.parametrize('name', sorted(MAIN))
@@ -282,3 +335,176 @@ def test_tiny_variant_train_and_test_step(config_root, samples_root, name):
     if k == 14:  # LSP: TorsoPCKAccuracy (MPII's needs the headbox file)
         metrics = evaluate_with_config(cfg, preds, batch, test_set.metainfo)
         assert 0 <= metrics['PCK'] <= 100
+
+
+MAIN_MPII = 'sadinet_rfm-hourglass_2xb32-210e_mpii-256x256.py'
+
+
+def _hourglass(model):
+    """The hourglass's parameters (without the 1x1 projections to F_n)."""
+    return [
+        p for n, p in model.backbone.named_parameters()
+        if not n.startswith('level_projections')
+    ]
+
+
+def _grad_sum(params) -> float:
+    return float(sum(p.grad.abs().sum() for p in params
+                     if p.grad is not None))
+
+
+def _coupling(cfg):
+    return (cfg.model.backbone.get('feature_grad_scale', 1.0),
+            cfg.model.head.get('h2_mode', 'coupled'))
+
+
+@pytest.mark.parametrize('name', sorted(READINGS))
+def test_readings_of_eq7_and_what_each_term_trains(config_root, samples_root,
+                                                   name):
+    """On a real batch (narrowed model): the default (coupled) sends the
+    gradients of L(H2) and of the likelihood into the hourglass, the SFM and
+    the DLM; the learned-target reading sends L(H2) into the hourglass
+    through H1 and the likelihood everywhere; the detached ablation lets
+    neither reach the hourglass. The readings differ from the main config in
+    the coupling keys only."""
+    scale, mode = READINGS[name]
+    cfg = _load(config_root, name)
+    assert _coupling(cfg) == (scale, mode)
+    main = _load(config_root, MAIN_MPII)
+    assert _coupling(main) == (1.0, 'coupled')  # the default
+    main.model.backbone.feature_grad_scale = scale
+    main.model.head.h2_mode = mode
+    cfg.model.backbone.feature_grad_scale = scale
+    cfg.model.head.h2_mode = mode
+    assert cfg.model == main.model
+
+    torch.manual_seed(0)
+    model = MODELS.build(_tiny_model(cfg))
+    model.init_weights()
+    model.train()
+    assert _units(model) == 'rfm'
+    assert len(model.backbone.hourglasses) == model.head.num_stacks == 8
+    assert model.backbone.feature_grad_scale == scale
+    assert model.head.h2_mode == mode
+    data = _sample_batch(cfg, model, samples_root, 16)
+    losses = model(**data, mode='loss')
+    head = model.head
+    parts = dict(
+        hourglass=_hourglass(model),
+        sfm_dlm=list(head.sfm.parameters()) + list(head.fc.parameters()),
+        flow=list(head.flow.parameters()))
+
+    def reached(key):
+        model.zero_grad()
+        losses[key].backward(retain_graph=True)
+        return {part: _grad_sum(ps) > 0 for part, ps in parts.items()}
+
+    assert losses['loss_dlm'] > 0
+    h2 = reached('loss_dlm')
+    rle = reached('loss_rle')
+    if mode == 'coupled':
+        assert h2 == dict(hourglass=True, sfm_dlm=True, flow=True)
+    elif mode == 'learned_target':
+        assert h2 == dict(hourglass=True, sfm_dlm=False, flow=False)
+    else:
+        assert h2 == dict(hourglass=False, sfm_dlm=False, flow=True)
+    assert rle == dict(hourglass=scale > 0, sfm_dlm=True, flow=True)
+
+
+def test_default_runs_and_trains_the_rfm_sfm_and_dlm(config_root,
+                                                     samples_root):
+    """The three modules of the default config are there, run in a
+    training step and learn from its one loss: fails when the RFM's
+    dilated branch or SE, the SFM's global or local attention, or the DLM
+    (regression, flow) is deleted or bypassed."""
+    from collections import Counter
+
+    from mmpose_attn.models.backbones.rfm_hourglass import \
+        ReceptiveFortifiedModule
+    cfg = _load(config_root, MAIN_MPII)
+    torch.manual_seed(0)
+    model = MODELS.build(_tiny_model(cfg))
+    model.init_weights()
+    model.train()
+    assert _units(model) == 'rfm'
+    rfms = [
+        m for m in model.backbone.modules()
+        if isinstance(m, ReceptiveFortifiedModule)
+    ]
+    sfm = model.head.sfm
+    calls = Counter()
+
+    def count(key):
+        """Counts the calls of a module that changed its input."""
+
+        def first(x):
+            while isinstance(x, (tuple, list)):
+                x = x[0]
+            return x
+
+        def hook(module, inputs, out):
+            out, x = first(out), first(inputs)
+            if out.shape != x.shape or not torch.allclose(out, x):
+                calls.update([key])
+
+        return hook
+
+    for m in rfms:
+        m.dilated_conv.register_forward_hook(count('dilated'))
+        m.se.register_forward_hook(count('se'))
+    sfm.global_attention.register_forward_hook(count('global'))
+    sfm.local_attention.register_forward_hook(count('local'))
+    data = _sample_batch(cfg, model, samples_root, 16)
+    losses = model(**data, mode='loss')
+    sum(v for k, v in losses.items() if k.startswith('loss')).backward()
+    assert calls['dilated'] == calls['se'] == len(rfms) > 0
+    assert calls['global'] == 1
+    assert calls['local'] == len(sfm.in_channels) - 1
+    modules = dict(
+        dilated=[m.dilated_conv for m in rfms],
+        se=[m.se for m in rfms],
+        sfm=[sfm],
+        dlm=[model.head.fc, model.head.flow])
+    for key, mods in modules.items():
+        for m in mods:
+            for n, p in m.named_parameters():
+                assert p.grad is not None and p.grad.any(), (key, n)
+
+
+@pytest.mark.parametrize('rel', sorted(CPU_TIER_READINGS))
+def test_cpu_tier_readings_change_the_coupling_only(config_root, rel):
+    """The held-out comparison's LSP CPU-tier readings: the SADI-Net LSP CPU
+    tier with only the coupling keys changed."""
+    scale, mode = CPU_TIER_READINGS[rel]
+    cfg = _load(config_root, rel)
+    base = _load(config_root, CPU_TIER_LSP)
+    assert _coupling(base) == (1.0, 'coupled')
+    assert _coupling(cfg) == (scale, mode)
+    for c in (cfg, base):
+        c.model.backbone.feature_grad_scale = scale
+        c.model.head.h2_mode = mode
+    for key in ('model', 'train_dataloader', 'val_dataloader', 'optim_wrapper',
+                'val_evaluator', 'codec'):
+        assert cfg[key] == base[key], key
+
+
+@pytest.mark.parametrize('rel', sorted(CPU_TIER_RFM_ONLY))
+def test_cpu_tier_rfm_only_is_the_baseline_with_rfm_units(config_root, rel):
+    """Table 3's RFM row at the CPU tier: the CPU-tier basic-block baseline
+    with the RFM's dilated branch and SE, nothing else."""
+    cfg = _load(config_root, rel)
+    basic = _load(config_root, CPU_TIER_RFM_ONLY[rel])
+    assert cfg.model.backbone.se_ratio == 16
+    assert cfg.model.backbone.get('dilated_branch', True)
+    assert cfg.model.backbone.level_channels is None
+
+    def rest(backbone):
+        return {k: v for k, v in backbone.items()
+                if k not in ('se_ratio', 'dilated_branch')}
+
+    assert rest(cfg.model.backbone) == rest(basic.model.backbone)
+    assert cfg.model.head == basic.model.head
+    for key in ('train_dataloader', 'val_dataloader', 'optim_wrapper',
+                'val_evaluator', 'codec'):
+        assert cfg[key] == basic[key], key
+    assert _units(MODELS.build(_tiny_model(cfg))) == 'rfm'

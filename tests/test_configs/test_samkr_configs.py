@@ -9,7 +9,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import set_random_seed as mmengine_seed
 
-from mmpose.registry import DATASETS, MODELS, TRANSFORMS
+from mmpose.registry import DATASETS, KEYPOINT_CODECS, MODELS, TRANSFORMS
 
 MAIN = {
     'samkr_hrnet-w32_8xb10-140e_coco-512x512.py': (17, 'W32'),
@@ -41,6 +41,8 @@ BASELINES = {
     'mmpose::body_2d_keypoint/dekr/coco/'
     'dekr_hrnet-w48_8xb10-140e_coco-640x640.py',
 }
+# the DEKR baselines decoded with SAMKR's heatmap matching (test-only)
+HM_MATCH = {f'{osp.splitext(n)[0]}_hm-match.py': n for n in BASELINES}
 # main configs tested with a rescore net from tools/train_rescore_net.py
 OWN_RESCORE = {f'{osp.splitext(n)[0]}_own-rescore.py': n for n in MAIN}
 TINY = {
@@ -67,7 +69,42 @@ def test_every_config_is_listed(config_root):
         for p in glob.glob(osp.join(config_root, 'samkr', '*.py'))
     }
     assert names == set(MAIN) | set(VARIANTS) | set(TINY) | set(BASELINES) \
-        | set(OWN_RESCORE)
+        | set(OWN_RESCORE) | set(HM_MATCH)
+
+
+# DEKR's TEST.MATCH_HMP with its MAX_ABSORB_DISTANCE and MAX_NUM_PEOPLE
+MATCHING = dict(type='SPRHeatmapMatching', match_heatmap=True,
+                match_max_distance=75, match_num_peaks=30)
+
+
+@pytest.mark.parametrize(
+    'name', sorted(set(MAIN) | set(VARIANTS) | set(OWN_RESCORE) | set(TINY)))
+def test_samkr_decodes_with_heatmap_matching(config_root, name):
+    """Sec. I: SAMKR "follows the method of using the keypoint heatmap to
+    match the regression pose"; the codec is otherwise DEKR's SPR (the
+    training targets are unchanged)."""
+    decoder = _load(config_root, name).model.head.decoder
+    for key, value in MATCHING.items():
+        assert decoder[key] == value, (name, key)
+    codec = KEYPOINT_CODECS.build(decoder.to_dict())
+    assert codec.match_heatmap and codec.generate_keypoint_heatmaps
+
+
+@pytest.mark.parametrize('name', sorted(BASELINES))
+def test_dekr_baselines_decode_without_matching(config_root, name):
+    decoder = _load(config_root, name).model.head.decoder
+    codec = KEYPOINT_CODECS.build(decoder.to_dict())
+    assert not getattr(codec, 'match_heatmap', False)
+
+
+@pytest.mark.parametrize('name', sorted(HM_MATCH))
+def test_dekr_hm_match_variant_changes_only_the_decoding(config_root, name):
+    ours = _load(config_root, name).to_dict()
+    base = _load(config_root, HM_MATCH[name]).to_dict()
+    decoder = ours['model']['head'].pop('decoder')
+    base_decoder = base['model']['head'].pop('decoder')
+    assert ours == base
+    assert decoder == dict(base_decoder, **MATCHING)
 
 
 @pytest.mark.parametrize('name', sorted(MAIN))
@@ -200,7 +237,8 @@ def _tiny_copy(config_root, cfg):
         num_heatmap_filters=tiny.tiny_model.head.num_heatmap_filters,
         # an untrained net's root heatmap stays below the 0.01 threshold: keep
         # the top roots so the decoded keypoints get checked
-        decoder=dict(codec, decode_thr=-math.inf))
+        # (the config's matching settings stay)
+        decoder=dict(model.head.decoder, **codec, decode_thr=-math.inf))
 
     def shrink(pipeline):
         pipeline = copy.deepcopy(pipeline)

@@ -1,6 +1,7 @@
 import copy
 import glob
 import os.path as osp
+import re
 
 import pytest
 import torch
@@ -10,6 +11,8 @@ from mmengine.hooks import Hook
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import load_checkpoint
+from mmpose.models.backbones import HRNet
+from mmpose.models.heads import HeatmapHead
 from mmpose.registry import DATASETS, MODELS
 from _topdown_steps import checked_test_step
 
@@ -23,13 +26,21 @@ CONFIGS = sorted(
     osp.basename(p) for p in glob.glob(osp.join(CONFIG_DIR, '*.py')))
 TINY = 'sghrnet_hrnet-tiny_1xb2-1e_coco-128x96.py'
 COCO = 'sghrnet_hrnet-w32_1xb32-210e_coco-256x192.py'
-# MPII: paper-literal (256x192, bilinear fusion upsampling) and HRNet
-# protocol (256x256, nearest), each with the radii of Table 3
+# MPII: paper-literal (256x192, bilinear fusion upsampling) and HRNet's MPII
+# input (256x256, nearest), each with the radii of Table 3
 MPII = {(size, r): ('sghrnet' if r == 5 else f'sghrnet-r{r}') +
         f'_hrnet-w32_1xb32-210e_mpii-256x{size}.py'
         for size in (192, 256) for r in (3, 5, 9)}
-PAPER = [COCO, TINY, *(MPII[192, r] for r in (3, 5, 9))]
-HRNET_PROTOCOL = [MPII[256, r] for r in (3, 5, 9)]
+SELF_GATING = 'sghrnet-self-gating_hrnet-w32_1xb32-210e_mpii-256x192.py'
+PAPER = [COCO, TINY, *(MPII[192, r] for r in (3, 5, 9)), SELF_GATING]
+HRNET_SIZE = [MPII[256, r] for r in (3, 5, 9)]
+# each SG-HRNet main config -> its HRNet-W32 on the same recipe
+PAIRS = {
+    COCO: 'td-hm_hrnet-w32_1xb32-210e_coco-256x192_sghrnet-recipe.py',
+    MPII[192, 5]: 'td-hm_hrnet-w32_1xb32-210e_mpii-256x192_sghrnet-recipe.py',
+    MPII[256, 5]: 'td-hm_hrnet-w32_1xb32-210e_mpii-256x256_sghrnet-recipe.py',
+}
+SG_CONFIGS = sorted(set(CONFIGS) - set(PAIRS.values()))
 
 
 def _load(name):
@@ -43,10 +54,11 @@ def _transform(pipeline, type_):
 
 
 def test_config_set_is_complete():
-    assert {TINY, COCO, *MPII.values()} <= set(CONFIGS)
+    assert {TINY, COCO, SELF_GATING, *MPII.values(), *PAIRS.values()} == \
+        set(CONFIGS)
 
 
-@pytest.mark.parametrize('name', CONFIGS)
+@pytest.mark.parametrize('name', SG_CONFIGS)
 def test_config_builds(name):
     cfg = _load(name)
     assert cfg.default_scope == 'mmpose'
@@ -55,6 +67,9 @@ def test_config_builds(name):
     model = MODELS.build(cfg.model)
     assert isinstance(model.backbone, SGHRNet)
     assert isinstance(model.head, SGHeatmapHead)
+    assert model.backbone.with_seg_logits  # the head's loss reads the maps
+    assert model.backbone.guidance == (
+        'self_gating' if name == SELF_GATING else 'previous_stage')
     # the target codec and the decoder are the same SegmentationHeatmap
     target = _transform(cfg.train_dataloader.dataset.pipeline,
                         'GenerateTarget')['encoder']
@@ -111,19 +126,94 @@ def test_mpii_radius_ablation(size, radius):
     assert enc == cfg.model.head.decoder
     assert cfg.model.head.out_channels == 16
     assert cfg.val_dataloader.dataset.type == 'MpiiDataset'
-    assert cfg.val_dataloader.dataset.bbox_file is None
+    assert cfg.val_dataloader.dataset.get('bbox_file') is None
     assert cfg.val_evaluator == dict(type='MpiiPCKAccuracy')
 
 
-@pytest.mark.parametrize('name', PAPER + HRNET_PROTOCOL)
+@pytest.mark.parametrize('name', PAPER + HRNET_SIZE)
 def test_fusion_upsampling(name):
     """Sec. 3.3 "upsampled using bilinear interpolation" in the paper
-    configs; HRNet's nearest in the HRNet-protocol ones."""
+    configs; HRNet's nearest in the 256x256 ones."""
     upsample = _load(name).model.backbone.extra.upsample
     if name in PAPER:
         assert upsample == dict(mode='bilinear', align_corners=False)
     else:
         assert upsample == dict(mode='nearest', align_corners=None)
+
+
+def _bases(name, folder=CONFIG_DIR):
+    """The ``_base_`` list written in a config file."""
+    cfg_text = open(osp.join(folder, name)).read()
+    found = re.search(r'^_base_ = \[([^\]]*)\]', cfg_text, re.M)
+    return re.findall(r"'([^']+)'", found.group(1)), cfg_text
+
+
+@pytest.mark.parametrize('sg_name', sorted(PAIRS))
+def test_pairs_share_the_recipe(sg_name):
+    """Issue 26: each SG-HRNet main config has an HRNet-W32 trained and
+    tested with the same recipe; both inherit the one recipe base (no
+    paper config, no ``_delete_``), and differ only in the model."""
+    hr_name = PAIRS[sg_name]
+    (sg_base, ), _ = _bases(sg_name)
+    (hr_base, ), hr_text = _bases(hr_name)
+    assert sg_base == hr_base and sg_base.startswith('./_base_/sghrnet-')
+    assert '_delete_' not in hr_text
+    sg, hr = _load(sg_name), _load(hr_name)
+    for key in ('optim_wrapper', 'param_scheduler', 'train_cfg',
+                'auto_scale_lr', 'default_hooks', 'codec',
+                'train_dataloader', 'val_dataloader', 'test_dataloader',
+                'val_evaluator', 'test_evaluator', 'custom_hooks'):
+        assert sg[key] == hr[key], key
+    assert sg.keys() == hr.keys()
+    # the paper's recipe (Sec. 4.3), not MMPose's HRNet one
+    assert hr.optim_wrapper.optimizer == dict(type='Adam', lr=1e-3)
+    assert len(hr.param_scheduler) == 1  # no warm-up
+    assert hr.train_dataloader.batch_size == 32
+    aug = _transform(hr.train_dataloader.dataset.pipeline,
+                     'RandomBBoxTransform')
+    assert aug.rotate_factor == 45 and aug.scale_factor == (0.65, 1.35)
+    # the models: MMPose's HRNet-W32 with SG-HRNet's stages, HeatmapHead
+    assert hr.model.backbone.type == 'HRNet'
+    assert hr.model.head.type == 'HeatmapHead'
+    extra = dict(sg.model.backbone.extra)
+    extra.pop('upsample')
+    assert hr.model.backbone.extra == extra  # HRNet's nearest
+    assert hr.model.backbone.init_cfg == sg.model.backbone.init_cfg
+    assert hr.model.test_cfg == sg.model.test_cfg
+    for k in ('in_channels', 'out_channels', 'decoder'):
+        assert hr.model.head[k] == sg.model.head[k], k
+    assert hr.model.head.loss == sg.model.head.loss.losses.kpt
+
+
+@pytest.mark.parametrize('name', SG_CONFIGS + list(PAIRS.values()))
+def test_checkpoint_selected_on_the_reported_split(name):
+    """README: ``save_best`` on the metric and split that are reported."""
+    cfg = _load(name)
+    if name == TINY:
+        assert cfg.default_hooks.checkpoint.save_best is None
+        return
+    assert cfg.test_dataloader == cfg.val_dataloader
+    assert cfg.test_evaluator == cfg.val_evaluator
+    best = cfg.default_hooks.checkpoint.save_best
+    assert best == ('PCK' if '_mpii-' in name else 'coco/AP')
+    assert cfg.default_hooks.checkpoint.rule == 'greater'
+
+
+def test_self_gating_variants_change_only_the_reading():
+    """The other reading of Sec. 3.2/3.3 is one config away, for the
+    paper-literal MPII config and the LSP CPU tier."""
+    cpu = osp.join(CONFIG_DIR, 'cpu_tier')
+    for folder, name in (
+            (CONFIG_DIR, SELF_GATING),
+            (cpu, 'sghrnet-self-gating_hrnet-w8-small-cpu-tier_1xb16-210e_'
+             'lsp-128x96.py')):
+        (base, ), _ = _bases(name, folder)
+        variant = Config.fromfile(osp.join(folder, name)).to_dict()
+        default = Config.fromfile(osp.join(folder, base)).to_dict()
+        assert default['model']['backbone']['guidance'] == 'previous_stage'
+        assert variant['model']['backbone'].pop('guidance') == 'self_gating'
+        default['model']['backbone'].pop('guidance')
+        assert variant == default
 
 
 class _DWAProbe(Hook):
@@ -193,7 +283,7 @@ def test_tiny_train_test_and_resume(samples_root, tmp_path):
 # guided modules, SGHeatmapHead, DWALoss with its lambda, the codec's sigma
 # and segmentation radius) and its own pipelines, with the tiny config's HRNet
 # widths and a half-size input (256x192 -> 128x96, 256x256 -> 128x128).
-FULL = [COCO, *(MPII[k] for k in sorted(MPII))]
+FULL = [COCO, SELF_GATING, *(MPII[k] for k in sorted(MPII))]
 
 
 def _tiny_codec(codec):
@@ -207,7 +297,9 @@ def _tiny_model(cfg):
     model = copy.deepcopy(cfg.model)
     tiny = _load(TINY).model
     model.backbone.extra = dict(
-        tiny.backbone.extra, upsample=model.backbone.extra.upsample)
+        tiny.backbone.extra,
+        upsample=model.backbone.extra.get(
+            'upsample', dict(mode='nearest', align_corners=None)))
     model.backbone.init_cfg = None  # no Pretrained download in tests
     model.head.update(
         in_channels=tiny.head.in_channels,
@@ -245,9 +337,14 @@ def _samples_dataset(loader, samples_root):
     return DATASETS.build(dataset)
 
 
-def _one_train_step(model, cfg, train_set, losses=('loss_kpt', 'loss_seg')):
+SGM_PARTS = (*(f'backbone.stage_sgms.{i}.' for i in range(3)),
+             'backbone.final_sgm.')
+
+
+def _one_train_step(model, cfg, train_set, losses=('loss_kpt', 'loss_seg'),
+                    parts=SGM_PARTS):
     """One step of the config's own optimizer: finite positive ``losses``,
-    and HRNet, every SGM and the head get updated."""
+    and HRNet, every SGM (``parts``) and the head get updated."""
     model.train()
     optim = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
     # parameters only: BN running statistics change without any gradient
@@ -258,9 +355,7 @@ def _one_train_step(model, cfg, train_set, losses=('loss_kpt', 'loss_seg')):
     for name in losses:
         assert torch.isfinite(logs[name]) and logs[name] > 0, name
     after = dict(model.named_parameters())
-    for part in ('backbone.stage4.', *(f'backbone.stage_sgms.{i}.'
-                                       for i in range(3)),
-                 'backbone.final_sgm.', 'head.'):
+    for part in ('backbone.stage4.', *parts, 'head.'):
         assert any(not torch.equal(v, after[n]) for n, v in before.items()
                    if n.startswith(part) and v.is_floating_point()), part
 
@@ -292,6 +387,21 @@ def test_tiny_copy_train_and_test_step(samples_root, name):
     model.dataset_meta = test_set.metainfo
     _one_train_step(model, cfg, train_set)
 
+    checked_test_step(model, test_set, k)
+
+
+@pytest.mark.parametrize('name', sorted(PAIRS.values()))
+def test_tiny_copy_of_the_same_recipe_hrnet(samples_root, name):
+    cfg = _load(name)
+    k = cfg.model.head.out_channels
+    torch.manual_seed(0)
+    model = MODELS.build(_tiny_model(cfg))
+    assert type(model.backbone) is HRNet
+    assert type(model.head) is HeatmapHead
+    train_set = _samples_dataset(cfg.train_dataloader, samples_root)
+    test_set = _samples_dataset(cfg.test_dataloader, samples_root)
+    model.dataset_meta = test_set.metainfo
+    _one_train_step(model, cfg, train_set, losses=('loss_kpt', ), parts=())
     checked_test_step(model, test_set, k)
 
 
@@ -333,3 +443,5 @@ def test_stock_heatmap_head_on_sghrnet(samples_root):
     train_set = dataset(cfg.train_dataloader, False)
     _one_train_step(model, cfg, train_set, losses=('loss_kpt', ))
     checked_test_step(model, test_set, 17)
+    # on SGHRNet's (seg_logits, *features): the head reads feats[-1]
+    assert model.backbone.with_seg_logits

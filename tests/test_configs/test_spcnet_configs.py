@@ -24,6 +24,7 @@ TD, MS = 'TopdownPoseEstimator', 'MultiScaleTopdownPoseEstimator'
 # config -> (num_downsamples, dilated_blocks, R, SIM fusion, K, estimator)
 EXPECTED = {
     SPCNET: (2, True, 2, 'attention', 16, TD),
+    SPCNET[:-3] + '_flip-test.py': (2, True, 2, 'attention', 16, TD),
     SPCNET[:-3] + '_ms6-flip-test.py': (2, True, 2, 'attention', 16, MS),
     'spcnet_dilated-hourglass8-r2_4xb12-170e_lsp-256x256.py':
     (2, True, 2, 'attention', 14, TD),
@@ -35,6 +36,7 @@ EXPECTED = {
     (2, True, 2, 'attention', 11, MS),
     # Tables 1-3
     BASELINE: (4, False, 1, None, 16, TD),
+    BASELINE[:-3] + '_flip-test.py': (4, False, 1, None, 16, TD),
     BASELINE[:-3] + '_ms6-flip-test.py': (4, False, 1, None, 16, MS),
     'td-hm_dilated-hourglass8-r1_4xb12-170e_mpii-256x256.py':
     (2, True, 1, None, 16, TD),
@@ -116,11 +118,13 @@ def test_model_of_each_table_row(config_root, name):
     else:
         assert model.neck.fusion == fusion
         assert (model.neck.num_stacks, model.neck.in_channels) == (8, 256)
-    assert model.test_cfg.flip_test
+    # Tables 1-3 and Table 4's single-scale rows: one crop, no flip; the
+    # flip and six-scale rows are their own test-only configs
+    assert model.test_cfg.flip_test == name.endswith('flip-test.py')
     if estimator == MS:
-        assert len(model.test_cfg.scales) == 6 and 1.0 in model.test_cfg.scales
-        # inputs must divide down to the innermost hourglass level
-        assert model.test_cfg.size_divisor == 4 * 2**down
+        # the re-cropping pyramid of PyraNet's scales, for every model
+        assert model.test_cfg.multiscale_mode == 'recrop'
+        assert model.test_cfg.scales == [0.8, 0.9, 1.0, 1.1, 1.2, 1.3]
     # the registry resolves every part
     for part in ('backbone', 'neck', 'head'):
         if model.get(part):
@@ -161,7 +165,7 @@ def _tiny_model(cfg):
 def _tiny_pipeline(pipeline):
     pipeline = copy.deepcopy(pipeline)
     for t in pipeline:
-        if t.type == 'TopdownAffine':
+        if t.type in ('TopdownAffine', 'PyramidTopdownAffine'):
             t.input_size = TINY_CODEC['input_size']
         elif t.type == 'GenerateTarget':
             t.encoder = TINY_CODEC
@@ -214,8 +218,8 @@ def test_tiny_variant_train_and_test_step(config_root, samples_root, name):
     train_set = _samples_dataset(cfg, cfg.train_dataloader, samples_root, k)
     test_set = _samples_dataset(cfg, cfg.test_dataloader, samples_root, k)
     model.dataset_meta = test_set.metainfo
-    # the *_ms6-flip-test configs train as their base config: test step only
-    if not name.endswith('_ms6-flip-test.py'):
+    # the *flip-test configs train as their base config: test step only
+    if not name.endswith('flip-test.py'):
         _one_train_step(model, cfg, train_set)
 
     preds, batch = checked_test_step(model, test_set, k)

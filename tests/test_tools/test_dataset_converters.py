@@ -207,6 +207,130 @@ def test_converters_cli_help():
          '--help'],
         cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
     assert 'LSP-extended' in out and '--no-lspet' in out
+    assert '--val-count' in out and '--force' in out
     with pytest.raises(SystemExit) as e:
         flic2coco.main(['--help'])
     assert e.value.code == 0
+
+
+# LSP-extended alone, split into training and validation images (issue 19):
+# on a copy of the first 12 real images of ../shared/data/lspet_300.
+LSPET_300 = osp.join(
+    osp.dirname(REPO_ROOT), 'shared', 'data', 'lspet_300', 'lspet_dataset')
+
+
+@pytest.fixture
+def lspet_12(tmp_path):
+    """``tmp/lspet_dataset`` with lspet_300's first 12 images and their
+    joints (14 x 3 x 12); image 1's right ankle is unlabelled (flag 0)."""
+    if not osp.isdir(LSPET_300):
+        pytest.skip(f'{LSPET_300} not found (the sample data of ../shared)')
+    from scipy.io import loadmat
+    joints = loadmat(osp.join(LSPET_300, 'joints.mat'))['joints'][:, :, :12]
+    root = tmp_path / 'lspet_dataset'
+    (root / 'images').mkdir(parents=True)
+    for i in range(1, 13):
+        name = f'im{i:05d}.jpg'
+        (root / 'images' / name).symlink_to(
+            osp.join(LSPET_300, 'images', name))
+    savemat(root / 'joints.mat', {'joints': joints})
+    return root, joints
+
+
+def _split(root, out, val_count=4, seed=3, *extra):
+    lsp2coco.main([
+        '--lspet-dir', str(root), '--out-dir', str(out), '--val-count',
+        str(val_count), '--split-seed', str(seed), *extra
+    ])
+    return (load(out / 'lspet_train.json'), load(out / 'lspet_val.json'))
+
+
+def test_lspet_split_is_disjoint_reproducible_and_recorded(lspet_12,
+                                                           tmp_path):
+    root, joints = lspet_12
+    train, val = _split(root, tmp_path / 'a')
+    train_ids = [im['id'] for im in train['images']]
+    val_ids = [im['id'] for im in val['images']]
+    assert len(val_ids) == 4 and len(train_ids) == 8
+    assert not set(train_ids) & set(val_ids)
+    assert sorted(train_ids + val_ids) == list(range(10001, 10013))
+    # the split in each file's info
+    for coco, subset in ((train, 'train'), (val, 'val')):
+        split = coco['info']['split']
+        assert (split['seed'], split['subset']) == (3, subset)
+        assert (split['train_ids'], split['val_ids']) == (train_ids, val_ids)
+        assert split['num_images'] == 12
+    # paths relative to the folder holding lspet_dataset/ (the data root)
+    assert all(im['file_name'] == f'lspet_dataset/images/im{i - 10000:05d}'
+               '.jpg' for im, i in zip(val['images'], val_ids))
+    # the seed reproduces the split; another seed gives another one
+    again = _split(root, tmp_path / 'b')[1]
+    assert [im['id'] for im in again['images']] == val_ids
+    other = _split(root, tmp_path / 'c', 4, 4)[1]
+    assert [im['id'] for im in other['images']] != val_ids
+
+    # image 1: the unlabelled right ankle (flag 0) is v = 0 at (0, 0); the
+    # others are the .mat's 1-based coordinates minus 1, v = 2
+    coco = train if 10001 in train_ids else val
+    [ann] = [a for a in coco['annotations'] if a['image_id'] == 10001]
+    kpts = np.array(ann['keypoints']).reshape(14, 3)
+    assert kpts[0].tolist() == [0, 0, 0]
+    np.testing.assert_allclose(kpts[1:, :2], joints[1:, :2, 0] - 1,
+                               atol=1e-3)
+    assert (kpts[1:, 2] == 2).all() and ann['num_keypoints'] == 13
+
+
+def test_lspet_split_loads_in_lsp_dataset(lspet_12, tmp_path):
+    from mmpose_attn.datasets import LspDataset
+    root, joints = lspet_12
+    train, val = _split(root, tmp_path / 'out')
+    dataset = LspDataset(
+        data_root=str(tmp_path),
+        ann_file=str(tmp_path / 'out' / 'lspet_train.json'),
+        data_prefix=dict(img=''),
+        test_mode=True,
+        pipeline=[])
+    assert len(dataset) == 8
+    infos = {dataset.get_data_info(i)['img_id']: dataset.get_data_info(i)
+             for i in range(len(dataset))}
+    for img_id, info in infos.items():
+        assert osp.isfile(info['img_path'])
+        flags = joints[:, 2, img_id - 10001]
+        # flag 0 -> not visible, never trained on nor scored
+        np.testing.assert_array_equal(info['keypoints_visible'][0], flags)
+
+
+def test_lspet_split_bad_inputs(lspet_12, tmp_path):
+    root, joints = lspet_12
+    out = tmp_path / 'out'
+    with pytest.raises(ValueError, match=r'joints.mat: --val-count must be '
+                       r'.*below .*\(12 of 12\), got 12'):
+        _split(root, out, 12)
+    with pytest.raises(ValueError, match='got 0'):
+        _split(root, out, 0)
+
+    savemat(root / 'joints.mat', {'joints': joints.transpose(1, 0, 2)})
+    with pytest.raises(ValueError, match=r'lspet_dataset/joints.mat: '
+                       r'"joints" has shape \(3, 14, 12\), expected '
+                       r'14 x 3 x N'):
+        _split(root, out)
+    savemat(root / 'joints.mat', {'joints': joints})
+
+    (root / 'images' / 'im00005.jpg').unlink()
+    with pytest.raises(FileNotFoundError,
+                       match='images/im00005.jpg: image not found'):
+        _split(root, out)
+    # nothing is written before every image is found
+    assert not list(out.glob('*.json'))
+
+
+def test_lspet_split_never_overwrites_without_force(lspet_12, tmp_path):
+    root, _ = lspet_12
+    out = tmp_path / 'out'
+    _split(root, out)
+    (out / 'lspet_train.json').write_text('mine')
+    with pytest.raises(FileExistsError, match='lspet_train.json exists'):
+        _split(root, out, 4, 5)
+    assert (out / 'lspet_train.json').read_text() == 'mine'
+    _, val = _split(root, out, 4, 5, '--force')
+    assert val['info']['split']['seed'] == 5

@@ -9,6 +9,7 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
 from mmpose.apis import init_model
+from mmpose.codecs.utils import batch_heatmap_nms
 from mmpose_attn.tools import train_rescore_net as tool
 
 TINY = 'samkr_hrnet-tiny_1xb2-2e_coco-128x128.py'
@@ -95,6 +96,13 @@ def tiny(config_root, samples_root, tmp_path_factory):
         options = options + [f'{loader}.dataset.data_root={data_root}']
     torch.manual_seed(0)
     model = init_model(cfg, None, device='cpu')
+    # an untrained head's heatmaps are ~0 and partly negative: every root
+    # and keypoint score decodes to 0. Positive, varied heatmaps make the
+    # scores (and the rescore targets) informative.
+    with torch.no_grad():
+        final = model.head.heatmap_conv_layers[-1]
+        final.weight.normal_(0, 0.05)
+        final.bias.fill_(0.1)
     ckpt = str(tmp / 'model.pth')
     torch.save({'state_dict': model.state_dict()}, ckpt)
     out = tool.main([
@@ -111,6 +119,7 @@ def test_candidates_are_the_models_predictions_in_image_space(tiny):
     dataset = tool._training_set(tiny['cfg'], max_images=2)
     nms = model.test_cfg['nms_dist_thr']
     model.test_cfg['nms_dist_thr'] = 0
+    model.test_cfg['output_heatmaps'] = True
     try:
         for idx in range(len(dataset)):
             data = dataset[idx]
@@ -121,10 +130,20 @@ def test_candidates_are_the_models_predictions_in_image_space(tiny):
             np.testing.assert_allclose(
                 keypoints, pred.pred_instances.keypoints, rtol=1e-5,
                 atol=1e-3)
-            # the estimator reports root score x keypoint score
-            assert scores.shape == keypoints.shape[:2]
+            # the estimator reports root score x keypoint score, the roots
+            # being the top maxima of its root heatmap, in order
+            root_heatmap = pred.pred_fields.heatmaps[-1:][None]
+            roots = batch_heatmap_nms(root_heatmap, 5).flatten().topk(
+                len(keypoints)).values.numpy()
+            expected = roots[:, None] * scores
+            assert np.abs(expected).max() > 0
+            # relative: an untrained net's scores are tiny
+            np.testing.assert_allclose(
+                pred.pred_instances.keypoint_scores, expected, rtol=1e-4,
+                atol=1e-4 * np.abs(expected).max())
     finally:
         model.test_cfg['nms_dist_thr'] = nms
+        model.test_cfg.pop('output_heatmaps')
 
 
 def test_tool_writes_data_and_a_loadable_net(tiny):
@@ -133,7 +152,22 @@ def test_tool_writes_data_and_a_loadable_net(tiny):
     assert n > 4  # several candidates from the 4 sample images
     assert data['keypoints'].shape == (n, 17, 2)
     assert data['keypoint_scores'].shape == (n, 17)
+    # the recorded poses, scores and OKS are the candidates of each training
+    # image and their best OKS with its labelled persons, recomputed here
+    dataset = tool._training_set(tiny['cfg'], max_images=None)
+    sigmas = np.asarray(dataset.metainfo['sigmas'])
+    expected = dict(keypoints=[], keypoint_scores=[], oks=[])
+    for idx in range(len(dataset)):
+        kpts, scores = tool.predict_candidates(tiny['model'], dataset[idx])
+        expected['keypoints'].append(kpts)
+        expected['keypoint_scores'].append(scores)
+        expected['oks'].append(
+            tool.best_oks(kpts, dataset.get_data_info(idx), sigmas))
+    for key, parts in expected.items():
+        np.testing.assert_allclose(
+            data[key], np.concatenate(parts), rtol=1e-5, atol=1e-6)
     assert ((data['oks'] >= 0) & (data['oks'] <= 1)).all()
+    assert data['oks'].max() > 0
     assert tiny['out'] == osp.join(tiny['tmp'], 'rescore_net.pth')
     saved = torch.load(tiny['out'], map_location='cpu')
     assert len(saved['meta']['epoch_losses']) == 3

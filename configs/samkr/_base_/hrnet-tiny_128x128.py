@@ -1,7 +1,8 @@
 # Pieces of the tiny SAMKR variants (CPU smoke runs and tests): a few-channel
 # HRNet at 128x128. Prefixed names, so this base merges with a full config.
 tiny_codec = dict(
-    type='SPR',
+    # SPR; heatmap matching as the full config says (on for SAMKR)
+    type='SPRHeatmapMatching',
     input_size=(128, 128),
     heatmap_size=(32, 32),
     sigma=(4, 2),

@@ -6,7 +6,14 @@
 _base_ = ['./sghrnet_hrnet-w8-small-cpu-tier_1xb16-210e_mpii-128x96.py']
 
 model = dict(
-    backbone=dict(type='HRNet'),
+    # MMPose's HRNet with the SG-HRNet CPU tier's stages and fusion
+    # upsampling, without SGHRNet's own settings
+    backbone=dict(
+        _delete_=True,
+        type='HRNet',
+        in_channels=3,
+        extra=_base_.model.backbone.extra,
+        init_cfg=None),
     head=dict(
         _delete_=True,
         type='HeatmapHead',

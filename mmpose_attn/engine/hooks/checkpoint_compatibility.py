@@ -1,30 +1,30 @@
-"""Refuse a ``load_from`` checkpoint that belongs to another architecture,
-for models the load-time guard does not cover.
-
-``mmpose_attn.engine.checkpoint_guard`` checks every load into a model that
-contains an mmpose_attn module, whatever the config says. This hook, listed
-in our configs' ``custom_hooks``, extends the same check to ``load_from`` of
-models made only of MMPose modules (the baselines in our config folders),
-before anything is loaded (``before_run`` precedes ``load_or_resume`` in
-both ``Runner.train`` and ``Runner.test``).
-"""
+"""Check the checkpoint a run will load before it is loaded: a file that is
+not a checkpoint, or a checkpoint of another architecture, is an error that
+names the file."""
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
-from mmengine.runner.checkpoint import _load_checkpoint
+from mmengine.runner import find_latest_checkpoint
 
 from mmpose.registry import HOOKS
-from mmpose_attn.engine.checkpoint_guard import (MIN_MATCH_RATIO, check_fits,
-                                                 compare_state_dicts,
-                                                 guard_is_installed,
-                                                 has_mmpose_attn_module,
-                                                 state_dict_of)
+from mmpose_attn.engine.checkpoint import load_checkpoint_file
+from mmpose_attn.engine.checkpoint_fit import (MIN_MATCH_RATIO,
+                                               check_checkpoint_fits,
+                                               check_fits,
+                                               compare_state_dicts)
 
 __all__ = ['CheckpointCompatibilityHook', 'compare_state_dicts']
 
 
 @HOOKS.register_module()
 class CheckpointCompatibilityHook(Hook):
-    """Check ``load_from`` against the model before it is loaded.
+    """Read the file ``load_or_resume`` will load (``load_from``, or the
+    latest checkpoint for ``resume=True``) with this package's loader and
+    compare it with the model, before anything is loaded (``before_run``
+    precedes ``load_or_resume`` in both ``Runner.train`` and
+    ``Runner.test``).
+
+    It makes a stock mmengine ``Runner`` (MMPose's ``tools/train.py``) fail
+    early with a clear message; :class:`~mmpose_attn.engine.PoseAttnRunner`
+    makes the same checks while loading, so the hook does nothing there.
 
     Args:
         min_match_ratio (float): Least fraction of the model's parameters and
@@ -40,19 +40,17 @@ class CheckpointCompatibilityHook(Hook):
         self.min_match_ratio = min_match_ratio
 
     def before_run(self, runner) -> None:
+        from mmpose_attn.engine.runner import PoseAttnRunner
+        if isinstance(runner, PoseAttnRunner):
+            return  # checked while loading, without reading the file twice
         filename = runner._load_from
+        if runner._resume and filename is None:
+            filename = find_latest_checkpoint(runner.work_dir)
         if not filename:
             return
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        if guard_is_installed() and has_mmpose_attn_module(model):
-            return  # checked while loading, without reading the file twice
-        checkpoint = _load_checkpoint(filename, map_location='cpu')
-        ckpt_state = state_dict_of(checkpoint)
-        if ckpt_state is None:
-            raise ValueError(f'{filename}: not a model checkpoint (no '
-                             'state_dict of tensors inside)')
-        self.check(model.state_dict(), ckpt_state, filename)
+        checkpoint = load_checkpoint_file(filename, map_location='cpu')
+        check_checkpoint_fits(runner.model, checkpoint, filename,
+                              self.min_match_ratio)
 
     def check(self, model_state, ckpt_state, filename: str) -> None:
         check_fits(model_state, ckpt_state, filename, self.min_match_ratio)

@@ -2,6 +2,7 @@
 Sec. III-B, Fig. 3)."""
 from typing import NamedTuple, Optional, Sequence, Tuple
 
+import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 from torch import Tensor
@@ -25,6 +26,29 @@ def projection_shortcut(in_channels: int, out_channels: int,
         bias=False,
         norm_cfg=norm_cfg,
         act_cfg=None)
+
+
+class _ScaleGradient(torch.autograd.Function):
+    """Identity forward; the backward multiplies the gradient by ``scale``."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, scale: float) -> Tensor:
+        ctx.scale = scale
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return grad * ctx.scale, None
+
+
+def scale_gradient(x: Tensor, scale: float) -> Tensor:
+    """``x`` whose gradient is multiplied by ``scale`` on the way back:
+    ``x`` itself for 1, ``x.detach()`` for 0 (no graph kept at all)."""
+    if scale == 1.0:
+        return x
+    if scale == 0.0:
+        return x.detach()
+    return _ScaleGradient.apply(x, scale)
 
 
 class ReceptiveFortifiedModule(BasicBlock):
@@ -137,11 +161,15 @@ class RFMHourglassNet(DilatedHourglassNet):
             (Fig. 3(b), the paper's Table 3 baseline). Default: True.
         level_channels (Sequence[int], optional): Widths of F_1..F_N (N <=
             depth, outermost levels). ``None``: no ``features``.
-        detach_features (bool): Project detached decoder features, so that
-            losses on F_1..F_N (the DLM's regression) train the projections
-            and what reads them but not the hourglass, whose parameters
-            theta_f Eq. 6 trains with L(H1) (SADI-Net README, interpretation
-            14). Default: True.
+        feature_grad_scale (float): Factor on the gradient that losses on
+            F_1..F_N (the DLM's likelihood, Eq. 4, and its heatmap term
+            L(H2), Eq. 7-8) send back into the hourglass; the forward pass
+            is unchanged. 1.0 (default): the paper's single objective (Eq. 8)
+            trains the hourglass through the SFM and DLM built on its
+            features (Fig. 2). 0.0: detached features (the ``-detached``
+            ablation configs): those losses train the projections and what
+            reads them, not the hourglass. A value in between is a
+            stability switch (SADI-Net README, "Coupling").
         **kwargs: Other :class:`DilatedHourglassNet` arguments.
     """
 
@@ -155,7 +183,7 @@ class RFMHourglassNet(DilatedHourglassNet):
                  level_channels: Optional[Sequence[int]] = (64, 128, 256,
                                                             512),
                  dilated_branch: bool = True,
-                 detach_features: bool = True,
+                 feature_grad_scale: float = 1.0,
                  **kwargs):
         if dilated_blocks:
             raise ValueError(
@@ -167,7 +195,11 @@ class RFMHourglassNet(DilatedHourglassNet):
         # make_block runs inside the parent's __init__.
         self.se_ratio = se_ratio
         self.dilated_branch = dilated_branch
-        self.detach_features = detach_features
+        if not 0.0 <= feature_grad_scale <= 1.0:
+            raise ValueError(
+                f'{type(self).__name__}: feature_grad_scale must be in '
+                f'[0, 1], got {feature_grad_scale!r}')
+        self.feature_grad_scale = float(feature_grad_scale)
         super().__init__(
             num_keypoints,
             num_stacks=num_stacks,
@@ -197,6 +229,6 @@ class RFMHourglassNet(DilatedHourglassNet):
         out = super().forward(x)
         outermost_first = [stacks[-1] for stacks in reversed(out.levels)]
         features = tuple(
-            proj(f.detach() if self.detach_features else f)
+            proj(scale_gradient(f, self.feature_grad_scale))
             for proj, f in zip(self.level_projections, outermost_first))
         return RFMHourglassOutput(*out, features=features)

@@ -34,14 +34,25 @@ class DLMHead(CPMHead):
     3. The learnable heatmap H_2 is that same likelihood at every pixel x of
        H_1's grid: H_2(x) = exp(-L_rle(mu_g = x)), divided by its maximum
        (the ground-truth heatmaps peak at 1), i.e. P_{theta,xi}(x | T) of
-       Eq. 4 rendered as a heatmap. Its MSE trains the flow only: mu_hat and
-       sigma_hat enter H_2 detached (Eq. 7 names the DLM's parameters xi_q,
-       Eq. 4 the SFM's theta).
-    4. L = sum of the intermediate stacks' MSE + (1 - chi) * MSE(H_1) +
-       chi * MSE(H_2) (Eq. 8) + ``rle_loss_weight`` * RLE NLL. chi is per
+       Eq. 4 rendered as a heatmap.
+    4. L = sum of the intermediate stacks' MSE + (1 - chi) * L(H_1) +
+       chi * L(H_2) (Eq. 8) + ``rle_loss_weight`` * RLE NLL. chi is per
        keypoint: ``'sigma'`` (default, "we set chi = sigma") takes the mean
        of sigma_hat's two components, detached and clamped to [0, 1]; a float
-       is a constant chi.
+       is a constant chi. L(H_2) (Eq. 7) depends on ``h2_mode``:
+
+       - ``'coupled'`` (default, the paper's one objective): MSE(H_2,
+         ground-truth heatmap) with H_2 rendered from mu_hat and sigma_hat
+         *with* their gradients, so L(H_2) trains the flow, the regression
+         layer, the SFM and (through F_1..F_N, see
+         ``RFMHourglassNet.feature_grad_scale``) the hourglass;
+       - ``'learned_target'`` (Fig. 1: the DLM makes "new supervised
+         heatmaps"): MSE(H_1, H_2) with H_2 a target (no gradient), i.e.
+         H_2 takes the place of the prior Gaussian for the chi share of
+         H_1's supervision; the DLM is trained by the likelihood alone;
+       - ``'flow_only'`` (the ``-detached`` ablation): MSE(H_2, ground
+         truth) with mu_hat and sigma_hat detached: L(H_2) trains the flow
+         only.
 
     mu_hat starts at the image centre and sigma_hat at ``init_sigma`` (the
     ground-truth heatmap's width), so chi = sigma_hat leaves H_1 almost all
@@ -73,6 +84,14 @@ class DLMHead(CPMHead):
             1e-3, so that its gradient does not swamp the heatmap MSE
             (O(1e-3)) in the shared backbone.
         chi (str | float): ``'sigma'`` or a constant in [0, 1] (Eq. 8).
+        h2_mode (str): What L(H_2) compares and trains: ``'coupled'``
+            (default), ``'learned_target'`` or ``'flow_only'`` (see above).
+        h2_min_sigma (float): Stability switch for Eq. 7 (``'coupled'``):
+            lower bound, in heatmap pixels of H_1, on the sigma_hat H_2 is
+            rendered with; below it H_2 is narrower than a pixel and its
+            gradient on mu_hat is carried by one or two pixels. The
+            likelihood (Eq. 4) always sees sigma_hat unclamped. Default: 0
+            (off, the paper's numerics).
         init_sigma (float, optional): Initial sigma_hat (normalised by the
             input size). ``None``: the decoder's Gaussian sigma divided by
             its heatmap width (2 / 64 for the MPII configs).
@@ -94,6 +113,8 @@ class DLMHead(CPMHead):
                      q_distribution='gaussian'),
                  rle_loss_weight: float = 1e-3,
                  chi: Union[str, float] = 'sigma',
+                 h2_mode: str = 'coupled',
+                 h2_min_sigma: float = 0.0,
                  init_sigma: Optional[float] = None,
                  flow_grid_size: int = 64,
                  flow_grid_range: float = 6.0,
@@ -107,6 +128,12 @@ class DLMHead(CPMHead):
                 f'{chi!r}')
         if isinstance(loss, (list, tuple)):
             raise ValueError('DLMHead: `loss` must be a single loss config')
+        if h2_mode not in self.H2_MODES:
+            raise ValueError(f'DLMHead: h2_mode must be one of '
+                             f'{self.H2_MODES}, got {h2_mode!r}')
+        if not h2_min_sigma >= 0.0:
+            raise ValueError(
+                f'DLMHead: h2_min_sigma must be >= 0, got {h2_min_sigma!r}')
         if init_sigma is None:
             if not decoder or 'sigma' not in decoder:
                 raise ValueError(
@@ -127,6 +154,8 @@ class DLMHead(CPMHead):
             init_cfg=init_cfg)
         self.num_stacks = num_stacks
         self.chi = chi
+        self.h2_mode = h2_mode
+        self.h2_min_sigma = float(h2_min_sigma)
         self.rle_loss_weight = rle_loss_weight
         self.init_sigma = float(init_sigma)
         self.flow_grid_size = flow_grid_size
@@ -138,6 +167,8 @@ class DLMHead(CPMHead):
             raise ValueError(
                 'DLMHead: dist_loss must own a `flow_model` (RLELoss), got '
                 f'{type(self.dist_loss).__name__}')
+
+    H2_MODES = ('coupled', 'learned_target', 'flow_only')
 
     # Grid points per checkpointed flow evaluation (see the class docstring).
     _flow_chunk = 2048
@@ -234,7 +265,15 @@ class DLMHead(CPMHead):
         z = (mu[:, :, None, None] - pix) / sigma[:, :, None, None]
         log_g = self._bilinear(self.flow_log_density_grid(), z)
         log_p = self.log_base_density(z).sum(-1) + z.shape[-1] * log_g
-        return (log_p - log_p.flatten(2).amax(-1)[..., None, None]).exp()
+        log_h = log_p - log_p.flatten(2).amax(-1)[..., None, None]
+        # Values below the dtype's resolution of the peak (1.2e-7 in
+        # float32) are set to 0: the heatmap to float rounding. Kept, these
+        # far tails send gradients of 1e-20 and less into the flow, whose
+        # backward pass (weights ~1e-3, RealNVP's init) turns them into
+        # denormal numbers, on which the CPU's matrix products run ~20x
+        # slower (README "Cost").
+        eps = math.log(torch.finfo(log_h.dtype).eps)
+        return torch.where(log_h >= eps, log_h.exp(), log_h.new_zeros(()))
 
     # log G_xi outside the grid: the density is taken as 0 there.
     _log_zero = -1e4
@@ -320,15 +359,31 @@ class DLMHead(CPMHead):
         mu, sigma_logit = self.forward_distribution(feats)
         sigma = sigma_logit.float().sigmoid()
         chi = self.compute_chi(sigma)
-        h2 = self.render_heatmaps(mu.detach(), sigma.detach(),
-                                  (h1.shape[-1], h1.shape[-2]))
+        size = (h1.shape[-1], h1.shape[-2])
+        if self.h2_mode == 'learned_target':
+            with torch.no_grad():  # a target: L(H_2) trains H_1
+                h2 = self.render_heatmaps(mu, sigma, size)
+            h2_pred, h2_target = h1, h2
+        else:
+            mu_h2, sigma_h2 = mu, sigma
+            if self.h2_mode == 'flow_only':
+                mu_h2, sigma_h2 = mu.detach(), sigma.detach()
+            elif self.h2_min_sigma > 0:
+                # the stability clamp of Eq. 7 (h2_min_sigma, heatmap px)
+                sigma_h2 = torch.maximum(
+                    sigma,
+                    sigma.new_tensor([self.h2_min_sigma / size[0],
+                                      self.h2_min_sigma / size[1]]))
+            h2 = self.render_heatmaps(mu_h2, sigma_h2, size)
+            h2_pred, h2_target = h2, gt_heatmaps
 
         loss_kpt = sum(
             (self.loss_module(h, gt_heatmaps, keypoint_weights)
              for h in heatmaps[:-1]), h1.new_zeros(()))
         loss_kpt = loss_kpt + self.loss_module(h1, gt_heatmaps,
                                                keypoint_weights * (1 - chi))
-        loss_dlm = self.loss_module(h2, gt_heatmaps, keypoint_weights * chi)
+        loss_dlm = self.loss_module(h2_pred, h2_target,
+                                    keypoint_weights * chi)
         loss_rle = self.rle_nll(mu, sigma_logit, labels, rle_weights)
 
         _, avg_acc, _ = pose_pck_accuracy(

@@ -21,10 +21,12 @@ class SGHeatmapHead(HeatmapHead):
     """Keypoint heatmaps by a 1x1 convolution on the final guided features,
     trained with ``L = w_s(t) * lambda * L_seg + w_k(t) * L_key`` (Eq. 7).
 
-    Prediction is :class:`HeatmapHead`'s, from the features alone. The loss
-    also needs the segmentation maps, which :class:`SGHRNet` attaches to its
-    feature tuple as ``seg_logits`` (B, S, H, W) (see
-    :class:`SGHRNetOutput`).
+    Input contract: :class:`SGHRNet` with ``with_seg_logits=True`` returns
+    a plain tuple ``(seg_logits, *features)``: the logits of the S maps
+    (B, S, H, W) first, then HRNet's features. Prediction is
+    :class:`HeatmapHead`'s, from ``feats[-1]`` alone (as every MMPose head
+    reads it, so a stock ``HeatmapHead`` also works on that tuple); the loss
+    also reads the maps from ``feats[0]``.
 
     The loss module receives ``dict(kpt=(heatmaps, gt_heatmaps,
     keypoint_weights), seg=(seg_logits, gt_seg_maps))``, where
@@ -68,17 +70,47 @@ class SGHeatmapHead(HeatmapHead):
             decoder=decoder,
             **kwargs)
 
+    def split_seg_logits(self, feats: Sequence[Tensor]
+                         ) -> Tuple[Tensor, Tuple[Tensor, ...]]:
+        """Split SGHRNet's ``(seg_logits, *features)`` tuple.
+
+        Args:
+            feats (Sequence[Tensor]): The backbone's output.
+
+        Returns:
+            tuple: the maps' logits (B, S, H, W) and the features.
+        """
+        if not (len(feats) >= 2 and feats[0].dim() == 4
+                and feats[0].shape[-2:] == feats[1].shape[-2:]):
+            raise TypeError(
+                f'{type(self).__name__}: the features carry no segmentation '
+                'maps; the backbone must be SGHRNet with '
+                '`with_seg_logits=True` (model.backbone.with_seg_logits), '
+                'with no neck in between; its output is (seg_logits, '
+                '*features), the logits at the resolution of the first '
+                'feature')
+        return feats[0], tuple(feats[1:])
+
     def loss(self,
-             feats: Tuple[Tensor],
+             feats: Sequence[Tensor],
              batch_data_samples: OptSampleList,
              train_cfg: ConfigType = {}) -> dict:
-        """Keypoint and segmentation losses (Eq. 5-7) plus ``acc_pose``."""
-        seg_logits = getattr(feats, 'seg_logits', None)
-        if seg_logits is None:
-            raise TypeError(
-                f'{type(self).__name__}: the features carry no '
-                '`seg_logits`; the backbone must be SGHRNet, with no neck '
-                'in between (a neck returns a plain tuple)')
+        """Keypoint and segmentation losses (Eq. 5-7) plus ``acc_pose``.
+
+        Args:
+            feats (Sequence[Tensor]): ``(seg_logits, *features)`` of
+                :class:`SGHRNet` (``with_seg_logits=True``): the map logits
+                (B, S, H, W), then HRNet's features.
+            batch_data_samples (list[PoseDataSample]): With
+                ``gt_fields.heatmaps`` (K, H, W), ``gt_fields.seg_map``
+                (1, H, W) and ``gt_instance_labels.keypoint_weights``.
+            train_cfg (dict): ``compute_acc`` (bool). Defaults to ``{}``.
+
+        Returns:
+            dict: ``loss_kpt``, ``loss_seg`` (and the loss module's other
+            outputs, e.g. DWA's ``dwa_weight_*``), plus ``acc_pose``.
+        """
+        seg_logits, feats = self.split_seg_logits(feats)
         if 'seg_map' not in batch_data_samples[0].gt_fields:
             raise KeyError(
                 f'{type(self).__name__}: data samples carry no '

@@ -12,6 +12,12 @@ Both kernels' CPU backward passes are slow (~20 s for one DEKR adaptive
 block of the SAMKR CPU tier); ``'grid_sample'`` computes the same function
 with PyTorch's vectorised ``grid_sample`` and a grouped matmul, ~5x faster
 on the CPU at the cost of storing the sampled columns.
+
+In an ONNX export (``torch.onnx.export``) every backend becomes one standard
+operator: ONNX's ``DeformConv`` (opset 19; the same offset layout and
+sampling, run by ONNX Runtime's CPU and CUDA providers) or, with
+``onnx_op='GridSample'``, the ``GridSample`` + ``MatMul`` formulation of
+:func:`grid_sample_deform_conv2d`; never mmcv's custom ``MMCVDeformConv2d``.
 """
 from functools import lru_cache
 
@@ -24,6 +30,7 @@ from torchvision.ops import deform_conv2d as tv_deform_conv2d
 from .precision import float32_under_autocast
 
 BACKENDS = ('auto', 'mmcv', 'torchvision', 'grid_sample')
+ONNX_OPS = ('DeformConv', 'GridSample')
 
 
 @lru_cache(maxsize=None)
@@ -100,6 +107,33 @@ def grid_sample_deform_conv2d(x: Tensor, offset: Tensor, weight: Tensor,
     return out.view(b, c_out, h_out, w_out)
 
 
+class _DeformConvONNX(torch.autograd.Function):
+    """torchvision's kernel when run; ONNX's standard ``DeformConv`` (opset
+    19: input, weight, offset; no mask, no bias) when exported."""
+
+    @staticmethod
+    def forward(ctx, x, offset, weight, stride, padding, dilation, groups,
+                deform_groups):
+        return _torchvision_deform_conv(x, offset, weight, stride, padding,
+                                        dilation)
+
+    @staticmethod
+    def symbolic(g, x, offset, weight, stride, padding, dilation, groups,
+                 deform_groups):
+        kernel_shape = weight.type().sizes()[-2:]
+        return g.op(
+            'DeformConv',
+            x,
+            weight,
+            offset,
+            kernel_shape_i=list(kernel_shape),
+            strides_i=list(stride),
+            pads_i=[padding[0], padding[1], padding[0], padding[1]],
+            dilations_i=list(dilation),
+            group_i=groups,
+            offset_group_i=deform_groups)
+
+
 class DeformConv2d(MMCVDeformConv2d):
     """mmcv's :class:`~mmcv.ops.DeformConv2d` (same arguments, parameters,
     initialisation and state dict, so MMPose DEKR checkpoints load
@@ -114,15 +148,28 @@ class DeformConv2d(MMCVDeformConv2d):
             torchvision's elsewhere (a GPU). ``'mmcv'``, ``'torchvision'`` or
             ``'grid_sample'`` (:func:`grid_sample_deform_conv2d`, any device,
             the fastest on the CPU) force one. Defaults to ``'auto'``.
+        onnx_op (str): What an ONNX export writes, whatever the backend:
+            ``'DeformConv'`` (ONNX's operator, opset >= 19; the faster of
+            the two in ONNX Runtime on the CPU) or ``'GridSample'``
+            (:func:`grid_sample_deform_conv2d`, opset >= 16). Defaults to
+            ``'DeformConv'``.
         **kwargs: :class:`mmcv.ops.DeformConv2d` keyword arguments.
     """
 
-    def __init__(self, *args, backend: str = 'auto', **kwargs):
+    def __init__(self,
+                 *args,
+                 backend: str = 'auto',
+                 onnx_op: str = 'DeformConv',
+                 **kwargs):
         super().__init__(*args, **kwargs)
         if backend not in BACKENDS:
             raise ValueError(f'{self.__class__.__name__}: backend must be one '
                              f'of {BACKENDS}, got {backend!r}')
+        if onnx_op not in ONNX_OPS:
+            raise ValueError(f'{self.__class__.__name__}: onnx_op must be one '
+                             f'of {ONNX_OPS}, got {onnx_op!r}')
         self.backend = backend
+        self.onnx_op = onnx_op
 
     def backend_for(self, x: Tensor) -> str:
         """The kernel that :meth:`forward` uses for ``x``."""
@@ -148,6 +195,12 @@ class DeformConv2d(MMCVDeformConv2d):
             Tensor: Output in shape (B, out_channels, H_out, W_out).
         """
         backend = self.backend_for(x)
+        if torch.onnx.is_in_onnx_export():
+            backend = 'grid_sample' if self.onnx_op == 'GridSample' else 'onnx'
+        if backend == 'onnx':
+            return _DeformConvONNX.apply(x, offset, self.weight, self.stride,
+                                         self.padding, self.dilation,
+                                         self.groups, self.deform_groups)
         if backend == 'mmcv':
             return super().forward(x, offset)
         if backend == 'grid_sample':

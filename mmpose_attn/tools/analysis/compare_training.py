@@ -3,26 +3,32 @@ compare what they learned.
 
 Usage::
 
-    python -m mmpose_attn.tools.analysis.compare_training CONFIG [CONFIG ...] \\
-        --iters N [--seeds S] [--batch-size B] [--cfg-options k=v ...] \\
-        [--out DIR] [--overfit] [--metric KEY] [--device cpu|cuda]
+    python -m mmpose_attn.tools.analysis.compare_training \\
+        CONFIG [CONFIG ...] --iters N [--seeds S [S ...]] [--val-interval K] \\
+        [--data-root ROOT --train-ann FILE --val-ann FILE | --overfit] \\
+        [--batch-size B] [--cfg-options k=v ...] [--out DIR] [--resume] \\
+        [--metric KEY] [--device cpu|cuda]
 
 Each ``(config, seed)`` job is a stock mmengine ``Runner`` built from the
 config (its model, pipelines, optimizer and evaluator) with
-``randomness.seed = seed`` for ``seed`` in ``0..S-1``, so every config starts
-from the same seeds and sees the data in the same order. The run is
+``randomness.seed = seed`` for every ``seed`` of ``--seeds``, so every config
+starts from the same seeds and sees the data in the same order. The run is
 iteration-based (``--iters``), at the optimizer's constant learning rate (no
-schedule: a comparison of a few hundred iterations would otherwise hinge on
-warm-ups and milestones sized for 100+ epochs). The config's own evaluator
-scores the model on the config's validation set before the first and after
-the last iteration. The table gives each config's gain (after - before) and,
-for every config after the first, its gain minus the first config's seed by
-seed (paired: same seed, same sample order) with the number of seeds in which
-it is not below (the first config is the reference).
+schedule: a comparison of a few thousand iterations would otherwise hinge on
+warm-ups and milestones sized for 100+ epochs). The model is validated
+before the first iteration, every ``--val-interval`` iterations and after the
+last one.
 
-``--cfg-options`` applies to every config (e.g. ``train_dataloader.dataset.
-data_root=... val_dataloader.dataset.ann_file=...``), so the same command
-runs on any dataset in MMPose's COCO-style format.
+**Held-out validation** (``--data-root ROOT --train-ann FILE --val-ann
+FILE``, top-down configs): training on the images of ``--train-ann`` with
+the config's own train pipeline (its augmentation included) and validation
+on the images of ``--val-ann`` with its val pipeline, both read by the
+config's validation dataset class (image paths relative to ``ROOT``), scored
+by PCK@0.2 of the torso (:class:`~mmpose_attn.evaluation.TorsoPCKAccuracy`,
+the LSP protocol; ``PCK`` in %). The two files must not share an image.
+Make them from LSP-extended with ``python -m
+mmpose_attn.tools.dataset_converters.lsp2coco --lspet-dir DIR --val-count N
+--split-seed S``.
 
 ``--overfit`` (top-down configs) is the overfit check on real images:
 training and evaluation on the five real MPII images shipped in
@@ -32,26 +38,46 @@ LSP's 14, sees them through its own ``KeypointConverter`` from MPII), batch
 memorises the images), scored by MMPose's ``PCKAccuracy`` at 0.2 of the
 person box (``PCK``, a fraction).
 
+Otherwise each config trains and validates on its own data sets;
+``--cfg-options`` applies to every config (e.g. ``train_dataloader.dataset.
+data_root=...``), so the same command runs on any COCO-style data set.
+
+The table gives each config's validation metric before training, at its
+best validation and after the last iteration (mean ± std over seeds), and,
+for every config after the first, the per-seed difference of its final
+metric from the first config's (paired: same seed, same sample order) with
+a 95% t-interval over the shared seeds and the number of seeds in which it
+is not below.
+
 Outputs in ``--out`` (default ``work_dirs/compare_training``):
-``results.md`` (the table, also printed), ``results.json`` (every job's
-numbers), ``<config>.png`` (the seed-0 model's prediction on the first
-validation image, with the paper's attention maps where it has them) and
-each job's mmengine work dir. Seconds per iteration are the median over the
-run (data loading included); peak memory is the growth of the process's
-resident set (CPU, ``VmHWM``, after handing memory freed by earlier jobs
-back to the OS) or of ``torch.cuda.max_memory_allocated`` (CUDA) over the
-job.
+``results.md`` (the table, also printed), ``results.json`` (settings and
+every job's numbers: validation curve, losses, seconds per iteration, peak
+memory), ``curves.png`` (validation metric against iterations, mean ± std
+over seeds, one colour per config, and the training loss),
+``<config>.png`` (the first seed's prediction on the first validation
+image, with the paper's attention maps where it has them),
+``runs/<config>/seed<S>.json`` (each finished job) and each job's mmengine
+work dir. The outputs are rewritten after every finished job. With
+``--resume`` a job whose ``runs/`` file exists (made with the same settings)
+is not run again, so a table can grow over several sessions (more seeds,
+more configs). Seconds per iteration are the median over the run (data
+loading included, validation excluded); peak memory is the growth of the
+process's resident set (CPU, ``VmHWM``, after handing memory freed by
+earlier jobs back to the OS) or of ``torch.cuda.max_memory_allocated``
+(CUDA) over the job.
 """
 import argparse
 import copy
 import ctypes
 import gc
+import hashlib
 import json
+import math
 import os
 import os.path as osp
 import re
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -152,12 +178,79 @@ def overfit_config(cfg: Config,
     return cfg
 
 
-def job_config(cfg: Config, iters: int, seed: int, work_dir: str,
-               batch_size: Optional[int] = None) -> Config:
+def _image_ids(ann_file: str) -> Dict[int, str]:
+    """``{image id: file name}`` of a COCO-style annotation file."""
+    if not osp.isfile(ann_file):
+        raise FileNotFoundError(f'{ann_file}: annotation file not found')
+    try:
+        with open(ann_file) as f:
+            images = json.load(f)['images']
+        return {int(im['id']): im['file_name'] for im in images}
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f'{ann_file}: not a COCO-style annotation file '
+                         f'with "images" ({type(e).__name__}: {e})')
+
+
+def heldout_config(cfg: Config, data_root: str, train_ann: str,
+                   val_ann: str) -> Config:
+    """``cfg`` trained on ``train_ann`` and validated on ``val_ann``, both
+    read by the config's validation dataset class from ``data_root``, with
+    the config's own train and val pipelines, scored by
+    ``TorsoPCKAccuracy(thr=0.2)``.
+
+    A config whose training set is a ``CombinedDataset`` (LSP + MPII) keeps
+    its shared pipeline and drops the other data sets.
+
+    Raises:
+        ValueError: a bottom-up config, or the two files share an image.
+    """
+    if cfg.get('data_mode', 'topdown') != 'topdown':
+        raise ValueError(f'{cfg.filename}: held-out validation here is '
+                         'top-down with ground-truth boxes; this config is '
+                         f'{cfg.data_mode}')
+    train_ids, val_ids = _image_ids(train_ann), _image_ids(val_ann)
+    shared = sorted(set(train_ids) & set(val_ids))
+    shared_files = sorted(set(train_ids.values()) & set(val_ids.values()))
+    if shared or shared_files:
+        raise ValueError(
+            f'{val_ann} shares {len(shared)} image ids and '
+            f'{len(shared_files)} images with {train_ann} (e.g. '
+            f'{(shared or shared_files)[:3]}): validation must be on images '
+            'the model is not trained on')
+    val_set = copy.deepcopy(cfg.val_dataloader.dataset)
+    if val_set.get('type') == 'CombinedDataset':
+        raise ValueError(f'{cfg.filename}: the validation set is a '
+                         'CombinedDataset; give a config that validates on '
+                         'one data set')
+    val_set.pop('bbox_file', None)  # ground-truth boxes
+    val_set.update(
+        data_root=data_root,
+        ann_file=osp.abspath(val_ann),
+        data_prefix=dict(img=''),
+        test_mode=True)
+    train_set = dict(
+        copy.deepcopy(val_set),
+        ann_file=osp.abspath(train_ann),
+        pipeline=copy.deepcopy(cfg.train_dataloader.dataset.pipeline),
+        test_mode=False)
+    cfg.train_dataloader.dataset = train_set
+    cfg.val_dataloader.dataset = val_set
+    cfg.test_dataloader = cfg.val_dataloader
+    cfg.val_evaluator = dict(type='TorsoPCKAccuracy', thr=0.2)
+    cfg.test_evaluator = cfg.val_evaluator
+    return cfg
+
+
+def job_config(cfg: Config,
+               iters: int,
+               seed: int,
+               work_dir: str,
+               batch_size: Optional[int] = None,
+               val_interval: Optional[int] = None) -> Config:
     """``cfg`` as one comparison job: ``iters`` iterations at the
     optimizer's constant learning rate, validation before (see
-    :class:`ComparisonHook`) and after training only, no checkpoints, no
-    pretrained download, quiet logs."""
+    :class:`ComparisonHook`), every ``val_interval`` iterations and after
+    training, no checkpoints, no pretrained download, quiet logs."""
     # yapf-formatting a config (the Runner logs and dumps it) takes seconds
     # on 2 cores
     cfg = Config(
@@ -171,7 +264,8 @@ def job_config(cfg: Config, iters: int, seed: int, work_dir: str,
     shuffle = cfg.train_dataloader.get('sampler', {}).get('shuffle', True)
     cfg.train_dataloader.sampler = dict(
         type='InfiniteSampler', shuffle=shuffle)
-    cfg.train_cfg = dict(by_epoch=False, max_iters=iters, val_interval=iters)
+    cfg.train_cfg = dict(
+        by_epoch=False, max_iters=iters, val_interval=val_interval or iters)
     cfg.val_cfg = dict()
     cfg.param_scheduler = None
     cfg.auto_scale_lr = dict(enable=False, base_batch_size=1)
@@ -225,18 +319,24 @@ def _rss_hwm() -> int:
 
 
 class ComparisonHook(Hook):
-    """Records one job: the validation metrics before the first and after
-    the last iteration, the loss and wall time of every iteration, and the
-    peak memory; advances the shared progress bar."""
+    """Records one job: the validation metrics before the first iteration
+    and at every validation (with the iteration and the validated image
+    ids), the loss and wall time of every iteration, and the peak memory;
+    advances the shared progress bar."""
 
     priority = 'LOWEST'
 
     def __init__(self, progress: Optional[ProgressBar] = None):
         self.progress = progress
-        self.metrics: List[dict] = []
+        self.curve: List[dict] = []
+        self.val_img_ids: List[List[int]] = []
         self.losses: List[float] = []
         self.iter_times: List[float] = []
         self.peak_bytes: Optional[int] = None
+
+    @property
+    def metrics(self) -> List[dict]:
+        return [point['metrics'] for point in self.curve]
 
     def before_train(self, runner) -> None:
         self._cuda = next(runner.model.parameters()).is_cuda
@@ -250,8 +350,23 @@ class ComparisonHook(Hook):
         runner.val_loop.run()
         self._last = time.perf_counter()
 
+    def before_val_epoch(self, runner) -> None:
+        self._seen: List[int] = []
+
+    def after_val_iter(self, runner, batch_idx, data_batch=None,
+                       outputs=None) -> None:
+        ids = (s.metainfo.get('img_id') for s in outputs or [])
+        self._seen.extend(int(i) for i in ids if i is not None)
+
     def after_val_epoch(self, runner, metrics=None) -> None:
-        self.metrics.append(dict(metrics or {}))
+        self.curve.append(
+            dict(
+                iter=runner.iter,
+                metrics={k: float(v)
+                         for k, v in (metrics or {}).items()}))
+        self.val_img_ids.append(sorted(set(self._seen)))
+        # validation time is not training time
+        self._last = time.perf_counter()
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:
@@ -281,12 +396,14 @@ def run_job(cfg: Config,
             device: Optional[str] = None,
             progress: Optional[ProgressBar] = None,
             picture: Optional[str] = None,
-            title: str = '') -> dict:
-    """Train one config for one seed; returns its record (metrics before
-    and after, losses, seconds per iteration, peak memory)."""
+            title: str = '',
+            val_interval: Optional[int] = None) -> dict:
+    """Train one config for one seed; returns its record (validation curve,
+    metrics before and after, the image ids each validation saw, losses,
+    seconds per iteration, peak memory)."""
     from mmengine.runner import Runner
 
-    cfg = job_config(cfg, iters, seed, work_dir, batch_size)
+    cfg = job_config(cfg, iters, seed, work_dir, batch_size, val_interval)
     if device == 'cpu':
         # mmengine puts the model on CUDA whenever CUDA is available
         os.environ['CUDA_VISIBLE_DEVICES'] = ''
@@ -294,13 +411,16 @@ def run_job(cfg: Config,
     hook = ComparisonHook(progress)
     runner.register_hook(hook)
     runner.train()
-    if len(hook.metrics) < 2:
+    if len(hook.curve) < 2:
         raise RuntimeError(f'{cfg.filename}: expected a validation before '
-                           f'and after training, got {len(hook.metrics)}')
+                           f'and after training, got {len(hook.curve)}')
     record = dict(
         seed=seed,
-        metrics_before=hook.metrics[0],
-        metrics_after=hook.metrics[-1],
+        metrics_before=hook.curve[0]['metrics'],
+        metrics_after=hook.curve[-1]['metrics'],
+        curve=hook.curve,
+        val_img_ids=hook.val_img_ids[0],
+        losses=hook.losses,
         loss_first=hook.losses[0],
         loss_last=hook.losses[-1],
         s_per_iter=float(np.median(hook.iter_times)),
@@ -331,9 +451,34 @@ def _mean_std(values: Sequence[float]) -> tuple:
     return float(arr.mean()), float(arr.std(ddof=1)) if len(arr) > 1 else 0.
 
 
+def t_interval(values: Sequence[float], level: float = 0.95) -> tuple:
+    """Mean and the ``level`` confidence interval of the mean of
+    ``values`` (Student's t with ``n - 1`` degrees of freedom); the interval
+    is ``(nan, nan)`` for fewer than two values."""
+    from scipy.stats import t
+
+    arr = np.asarray(values, np.float64)
+    mean = float(arr.mean())
+    if len(arr) < 2:
+        return mean, (math.nan, math.nan)
+    half = float(
+        t.ppf(0.5 + level / 2, len(arr) - 1) * arr.std(ddof=1) /
+        math.sqrt(len(arr)))
+    return mean, (mean - half, mean + half)
+
+
+def _best(record: dict, key: str) -> float:
+    curve = record.get('curve') or [
+        dict(metrics=record['metrics_before']),
+        dict(metrics=record['metrics_after'])
+    ]
+    return max(point['metrics'][key] for point in curve)
+
+
 def summarise(config: str, cfg: Config, records: List[dict],
               metric: Optional[str]) -> dict:
-    """Mean and spread over seeds of one config's records."""
+    """Mean and spread over seeds of one config's records: the metric
+    before training, at the best validation and after the last iteration."""
     key = _metric_key(cfg, records[0]['metrics_after'], metric)
     before = [r['metrics_before'][key] for r in records]
     after = [r['metrics_after'][key] for r in records]
@@ -342,6 +487,7 @@ def summarise(config: str, cfg: Config, records: List[dict],
         config=config,
         metric=key,
         before=_mean_std(before),
+        best=_mean_std([_best(r, key) for r in records]),
         after=_mean_std(after),
         gain=_mean_std([a - b for a, b in zip(after, before)]),
         s_per_iter=float(np.median([r['s_per_iter'] for r in records])),
@@ -350,75 +496,174 @@ def summarise(config: str, cfg: Config, records: List[dict],
         records=records)
 
 
-def _gains_by_seed(row: dict) -> Dict[int, float]:
-    key = row['metric']
-    return {
-        r['seed']: r['metrics_after'][key] - r['metrics_before'][key]
-        for r in row['records']
-    }
-
-
 def add_paired_differences(rows: List[dict]) -> List[dict]:
-    """Compare every row's gain with the first row's, seed by seed.
+    """Compare every row's final metric with the first row's, seed by seed.
 
     A seed gives every config the same sample order, so the per-seed
-    difference of gains removes the order's share of the seed-to-seed
-    spread. Adds ``gain_vs_first`` (mean, std of the differences over the
-    shared seeds) and ``seeds_not_below_first`` (in how many of them the
-    gain is at least the first row's) to every row after the first with the
-    same metric; ``None`` otherwise.
+    difference removes the order's share of the seed-to-seed spread. Adds
+    ``after_vs_first`` (mean of the differences over the shared seeds and
+    its 95% t-interval, see :func:`t_interval`), ``after_vs_first_seeds``
+    (the shared seeds) and ``seeds_not_below_first`` (in how many of them
+    the final metric is at least the first row's) to every row after the
+    first with the same metric; ``None`` otherwise.
     """
-    first = _gains_by_seed(rows[0])
+    key = rows[0]['metric']
+    first = {r['seed']: r['metrics_after'][key] for r in rows[0]['records']}
     for i, row in enumerate(rows):
-        row['gain_vs_first'] = row['seeds_not_below_first'] = None
-        if i == 0 or row['metric'] != rows[0]['metric']:
+        row['after_vs_first'] = row['seeds_not_below_first'] = None
+        row['after_vs_first_seeds'] = None
+        if i == 0 or row['metric'] != key:
             continue
-        gains = _gains_by_seed(row)
-        seeds = sorted(set(gains) & set(first))
+        after = {r['seed']: r['metrics_after'][key] for r in row['records']}
+        seeds = sorted(set(after) & set(first))
         if not seeds:
             continue
-        diffs = [gains[s] - first[s] for s in seeds]
-        row['gain_vs_first'] = _mean_std(diffs)
-        # equal gains (PCK counts the same joints) may differ by rounding
+        diffs = [after[s] - first[s] for s in seeds]
+        row['after_vs_first'] = t_interval(diffs)
+        row['after_vs_first_seeds'] = seeds
+        # equal metrics (PCK counts the same joints) may differ by rounding
         row['seeds_not_below_first'] = (int(sum(d >= -1e-9 for d in diffs)),
                                         len(seeds))
     return rows
 
 
-def _fmt(mean_std: tuple) -> str:
+def _digits(value: float) -> int:
+    return 3 if abs(value) < 2 else 2
+
+
+def _fmt(mean_std: tuple, digits: Optional[int] = None) -> str:
     mean, std = mean_std
-    digits = 3 if abs(mean) < 2 else 2
+    digits = _digits(mean) if digits is None else digits
     mean = round(mean, digits) or 0.  # no '-0.000'
     return f'{mean:.{digits}f} ± {std:.{digits}f}'
 
 
-def format_table(rows: List[dict], iters: int, overfit: bool) -> str:
-    """The comparison as a markdown table."""
-    data = ('the five MPII samples, PCK@0.2 (bbox)' if overfit else
-            "each config's validation set and metric")
+def _fmt_interval(mean_ci: tuple, digits: int) -> str:
+    mean, (low, high) = mean_ci
+    text = f'{round(mean, digits) or 0.:+.{digits}f}'
+    if math.isfinite(low):
+        text += f' [{low:+.{digits}f}, {high:+.{digits}f}]'
+    return text
+
+
+def format_table(rows: List[dict], iters: int, data: str) -> str:
+    """The comparison as a markdown table; ``data`` says what the metric
+    was measured on."""
+    seeds = sorted({r['seed'] for row in rows for r in row['records']})
     lines = [
-        f'{iters} iterations, {rows[0]["seeds"]} seed(s) (mean ± std '
+        f'{iters} iterations, seeds {", ".join(map(str, seeds))} (mean ± std '
         f'over seeds), {data}', '',
-        '| config | metric | before | after | gain | gain - first row\'s '
-        '(paired by seed; seeds not below) | s/iter | peak memory (MB) |',
-        '| --- | --- | --: | --: | --: | --: | --: | --: |'
+        '| config | metric | before | best | final | final - first row\'s '
+        '(paired by seed: mean [95% t-interval]; seeds not below) | seeds | '
+        's/iter | peak memory (MB) |',
+        '| --- | --- | --: | --: | --: | --: | --: | --: | --: |'
     ]
+    # one precision per table: 3 digits for fractions, 2 for percentages
+    digits = _digits(max(abs(row[k][0]) for row in rows
+                         for k in ('before', 'best', 'after')))
     for row in rows:
         peak = '-' if row['peak_mb'] is None else f'{row["peak_mb"]:.0f}'
         paired = '-'
-        if row.get('gain_vs_first') is not None:
+        if row.get('after_vs_first') is not None:
             at_least, shared = row['seeds_not_below_first']
-            paired = f'{_fmt(row["gain_vs_first"])} ({at_least}/{shared})'
+            paired = (f'{_fmt_interval(row["after_vs_first"], digits)} '
+                      f'({at_least}/{shared})')
         lines.append(f'| {_name(row["config"])} | {row["metric"]} | '
-                     f'{_fmt(row["before"])} | {_fmt(row["after"])} | '
-                     f'{_fmt(row["gain"])} | {paired} | '
+                     f'{_fmt(row["before"], digits)} | '
+                     f'{_fmt(row["best"], digits)} | '
+                     f'{_fmt(row["after"], digits)} | {paired} | '
+                     f'{row["seeds"]} | '
                      f'{row["s_per_iter"]:.3f} | {peak} |')
     return '\n'.join(lines)
 
 
+def _smooth(values: np.ndarray, window: int) -> np.ndarray:
+    if window <= 1 or len(values) < window:
+        return values
+    kernel = np.ones(window) / window
+    return np.convolve(values, kernel, mode='valid')
+
+
+def draw_curves(rows: List[dict], path: str, title: str = '') -> None:
+    """Save ``path``: the validation metric against iterations (mean over
+    seeds, band ± std) and the training loss (mean over seeds, moving
+    average over 2% of the run), one colour per config."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(12, 4.5))
+    FigureCanvasAgg(fig)
+    ax_val, ax_loss = fig.subplots(1, 2)
+    colours = [f'C{i % 10}' for i in range(len(rows))]
+    for row, colour in zip(rows, colours):
+        key, records = row['metric'], row['records']
+        label = f'{_name(row["config"])} ({len(records)} seeds)'
+        iters = [p['iter'] for p in records[0]['curve']]
+        if all([p['iter'] for p in r['curve']] == iters for r in records):
+            values = np.array([[p['metrics'][key] for p in r['curve']]
+                               for r in records])
+            mean, std = values.mean(0), values.std(0)
+            ax_val.plot(iters, mean, color=colour, marker='.', label=label)
+            ax_val.fill_between(
+                iters, mean - std, mean + std, color=colour, alpha=0.2)
+        n = min(len(r['losses']) for r in records)
+        if n:
+            loss = np.mean([r['losses'][:n] for r in records], axis=0)
+            window = max(1, n // 50)
+            ax_loss.plot(
+                np.arange(n)[window - 1:] + 1,
+                _smooth(loss, window),
+                color=colour,
+                label=label)
+    ax_val.set(
+        xlabel='iteration',
+        ylabel=f'validation {rows[0]["metric"]}',
+        title=title or 'validation (mean ± std over seeds)')
+    ax_loss.set(
+        xlabel='iteration',
+        ylabel='training loss',
+        title='training loss (mean over seeds, moving average)')
+    ax_loss.set_yscale('log')
+    for ax in (ax_val, ax_loss):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def _config_hash(cfg: Config) -> str:
+    text = json.dumps(cfg.to_dict(), sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def _load_run(path: str, settings: dict) -> Optional[dict]:
+    """The record saved at ``path`` by an earlier run with ``settings``;
+    None when there is none."""
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        saved = json.load(f)
+    differ = sorted(k for k in set(settings) | set(saved['settings'])
+                    if settings.get(k) != saved['settings'].get(k))
+    if differ:
+        changes = ', '.join(f'{k}: {saved["settings"].get(k)!r}, here '
+                            f'{settings.get(k)!r}' for k in differ)
+        raise ValueError(
+            f'{path} was made with other settings ({changes}); give another '
+            '--out, or delete the file to run it again')
+    return saved['record']
+
+
+def _seed_list(seeds: Union[int, Sequence[int]]) -> List[int]:
+    seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f'--seeds must be distinct, got {seeds}')
+    return seeds
+
+
 def compare(configs: Sequence[str],
             iters: int,
-            seeds: int = 1,
+            seeds: Union[int, Sequence[int]] = 1,
             out: str = 'work_dirs/compare_training',
             cfg_options: Optional[dict] = None,
             overfit: bool = False,
@@ -426,72 +671,168 @@ def compare(configs: Sequence[str],
             metric: Optional[str] = None,
             device: Optional[str] = None,
             pictures: bool = True,
-            progress: bool = True) -> List[dict]:
-    """Train every config for ``iters`` iterations with seeds ``0..seeds-1``
-    and write ``results.md`` / ``results.json`` (and pictures) to ``out``.
+            progress: bool = True,
+            data_root: Optional[str] = None,
+            train_ann: Optional[str] = None,
+            val_ann: Optional[str] = None,
+            val_interval: Optional[int] = None,
+            resume: bool = False) -> List[dict]:
+    """Train every config for ``iters`` iterations with each of ``seeds``
+    (a list, or a count ``n`` for seeds ``0..n-1``) and write
+    ``results.md``, ``results.json``, ``curves.png`` (and pictures) to
+    ``out``. ``data_root``, ``train_ann`` and ``val_ann`` select held-out
+    validation (see :func:`heldout_config`).
 
     Returns:
         list[dict]: One summary per config (see :func:`summarise`).
     """
-    if iters < 1 or seeds < 1:
-        raise ValueError(f'--iters and --seeds must be >= 1, got {iters} '
-                         f'and {seeds}')
+    seeds = _seed_list(seeds)
+    if iters < 1:
+        raise ValueError(f'--iters must be >= 1, got {iters}')
+    if val_interval is not None and not 1 <= val_interval <= iters:
+        raise ValueError(f'--val-interval must be in 1..--iters ({iters}), '
+                         f'got {val_interval}')
+    heldout = [data_root, train_ann, val_ann]
+    if any(heldout) and not all(heldout):
+        raise ValueError('held-out validation needs --data-root, '
+                         '--train-ann and --val-ann together')
+    if all(heldout) and overfit:
+        raise ValueError('--overfit trains and validates on the MPII '
+                         'samples; it does not take --train-ann/--val-ann')
     names = [_name(c) for c in configs]
     if len(set(names)) != len(names):
         raise ValueError(f'config names must differ, got {names}')
     cfgs = []
     for config in configs:
         cfg = load_config(config, cfg_options)
-        cfgs.append(overfit_config(cfg) if overfit else cfg)
+        if overfit:
+            cfg = overfit_config(cfg)
+        elif all(heldout):
+            cfg = heldout_config(cfg, data_root, train_ann, val_ann)
+        cfgs.append(cfg)
+    if overfit:
+        data = 'the five MPII samples, PCK@0.2 (bbox)'
+    elif all(heldout):
+        data = (f'trained on {train_ann} ({len(_image_ids(train_ann))} '
+                f'images), validated on {val_ann} '
+                f'({len(_image_ids(val_ann))} images), PCK@0.2 (torso), %')
+    else:
+        data = "each config's validation set and metric"
+    settings = dict(
+        iters=iters,
+        val_interval=val_interval or iters,
+        batch_size=batch_size,
+        overfit=overfit,
+        data_root=data_root and osp.abspath(data_root),
+        train_ann=train_ann and osp.abspath(train_ann),
+        val_ann=val_ann and osp.abspath(val_ann))
     os.makedirs(out, exist_ok=True)
-    bar = ProgressBar(len(configs) * seeds * iters) if progress else None
-    rows = []
-    for config, name, cfg in zip(configs, names, cfgs):
-        records = []
-        for seed in range(seeds):
-            picture = (osp.join(out, f'{name}.png')
-                       if pictures and seed == 0 else None)
-            records.append(
-                run_job(
-                    cfg,
-                    iters,
-                    seed,
-                    osp.join(out, name, f'seed{seed}'),
-                    batch_size=batch_size,
-                    device=device,
-                    progress=bar,
-                    picture=picture,
-                    title=f'{name}, {iters} iterations'))
-        rows.append(summarise(config, cfg, records, metric))
-    add_paired_differences(rows)
-    table = format_table(rows, iters, overfit)
-    with open(osp.join(out, 'results.md'), 'w') as f:
-        f.write(table + '\n')
-    with open(osp.join(out, 'results.json'), 'w') as f:
-        json.dump(
-            dict(iters=iters, seeds=seeds, overfit=overfit, rows=rows),
-            f,
-            indent=2,
-            default=str)
-    if progress:
-        print()
-    print(table)
-    return rows
+
+    records: Dict[str, List[dict]] = {name: [] for name in names}
+    todo = []
+    # seed by seed, so that an interrupted comparison has paired runs
+    for seed in seeds:
+        for config, name, cfg in zip(configs, names, cfgs):
+            job = dict(settings, config_hash=_config_hash(cfg), seed=seed)
+            path = osp.join(out, 'runs', name, f'seed{seed}.json')
+            saved = _load_run(path, job) if resume else None
+            if saved is not None:
+                records[name].append(saved)
+            else:
+                todo.append((config, name, cfg, seed, job, path))
+    if resume:
+        print(f'compare_training: {len(seeds) * len(configs) - len(todo)} '
+              f'of {len(seeds) * len(configs)} runs found in {out}, '
+              f'{len(todo)} to run')
+
+    def write(final: bool) -> List[dict]:
+        rows = [
+            summarise(config, cfg, records[name], metric)
+            for config, name, cfg in zip(configs, names, cfgs)
+            if records[name]
+        ]
+        if not rows:
+            return rows
+        add_paired_differences(rows)
+        table = format_table(rows, iters, data)
+        with open(osp.join(out, 'results.md'), 'w') as f:
+            f.write(table + '\n')
+        with open(osp.join(out, 'results.json'), 'w') as f:
+            json.dump(
+                dict(settings, seeds=seeds, configs=list(configs), rows=rows,
+                     complete=final),
+                f,
+                indent=1,
+                default=str)
+        draw_curves(rows, osp.join(out, 'curves.png'))
+        if final:
+            if progress:
+                print()
+            print(table)
+        return rows
+
+    bar = ProgressBar(len(todo) * iters) if progress and todo else None
+    for config, name, cfg, seed, job, path in todo:
+        picture = (osp.join(out, f'{name}.png')
+                   if pictures and seed == seeds[0] else None)
+        record = run_job(
+            cfg,
+            iters,
+            seed,
+            osp.join(out, name, f'seed{seed}'),
+            batch_size=batch_size,
+            device=device,
+            progress=bar,
+            picture=picture,
+            title=f'{name}, {iters} iterations',
+            val_interval=val_interval)
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        with open(path, 'w') as f:
+            json.dump(dict(settings=job, record=record), f, default=str)
+        records[name].append(record)
+        records[name].sort(key=lambda r: seeds.index(r['seed']))
+        write(final=False)
+    return write(final=True)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Train configs side by side from the same seeds on the '
-        'same data and compare the metric before -> after.')
+        'same data and compare their validation metric before, at best and '
+        'after training.')
     parser.add_argument('configs', nargs='+', help='config files')
     parser.add_argument(
         '--iters', type=int, required=True, help='training iterations')
     parser.add_argument(
-        '--seeds', type=int, default=1, help='seeds 0..S-1 (default 1)')
+        '--seeds',
+        type=int,
+        nargs='+',
+        default=[0],
+        help='the seeds, the same for every config (default: 0)')
+    parser.add_argument(
+        '--val-interval',
+        type=int,
+        help='validate every VAL_INTERVAL iterations (default: only after '
+        'the last; always before the first)')
+    parser.add_argument(
+        '--data-root',
+        help='held-out validation: folder the image paths of --train-ann '
+        'and --val-ann are relative to')
+    parser.add_argument(
+        '--train-ann', help='held-out validation: training annotation file')
+    parser.add_argument(
+        '--val-ann',
+        help='held-out validation: validation annotation file (scored by '
+        'PCK@0.2 of the torso)')
     parser.add_argument(
         '--batch-size', type=int, help='override the training batch size')
     parser.add_argument(
         '--out', default='work_dirs/compare_training', help='output folder')
+    parser.add_argument(
+        '--resume',
+        action='store_true',
+        help='keep the runs already finished in --out (runs/*/seed*.json) '
+        'and run only the others')
     parser.add_argument(
         '--overfit',
         action='store_true',
@@ -525,7 +866,12 @@ def main(argv=None) -> List[dict]:
         batch_size=args.batch_size,
         metric=args.metric,
         device=args.device,
-        pictures=not args.no_pictures)
+        pictures=not args.no_pictures,
+        data_root=args.data_root,
+        train_ann=args.train_ann,
+        val_ann=args.val_ann,
+        val_interval=args.val_interval,
+        resume=args.resume)
 
 
 if __name__ == '__main__':

@@ -101,6 +101,18 @@ _TINY_SADINET = ('mmpose_attn::sadinet/sadinet_rfm-hourglass-tiny_1xb8-1e_'
                  'toy-mpii-64x64.py')
 _TINY_SGHRNET = ('mmpose_attn::sghrnet/sghrnet_hrnet-tiny_1xb2-1e_coco-'
                  '128x96.py')
+# The tiny SG-HRNet's branches (one block each, 8-64 channels) as a stock
+# HRNet: the SG-HRNet-only arguments (guidance, with_seg_logits) dropped.
+_TINY_HRNET_EXTRA = dict(
+    stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK',
+                num_blocks=(1, ), num_channels=(16, )),
+    stage2=dict(num_modules=1, num_branches=2, block='BASIC',
+                num_blocks=(1, 1), num_channels=(8, 16)),
+    stage3=dict(num_modules=1, num_branches=3, block='BASIC',
+                num_blocks=(1, 1, 1), num_channels=(8, 16, 32)),
+    stage4=dict(num_modules=1, num_branches=4, block='BASIC',
+                num_blocks=(1, 1, 1, 1), num_channels=(8, 16, 32, 64)),
+    upsample=dict(mode='bilinear', align_corners=False))
 _TINY_SAMKR = 'mmpose_attn::samkr/samkr_hrnet-tiny_1xb2-2e_coco-128x128.py'
 
 PAIRS = (
@@ -128,7 +140,9 @@ PAIRS = (
     Pair('SG-HRNet', _MMPOSE_HRNET_W32, 'mmpose_attn::sghrnet/sghrnet_hrnet-'
          'w32_1xb32-210e_coco-256x192.py', 1.03, 'MMPose HRNet-W32', None,
          ((_TINY_SGHRNET, {
-             'model.backbone.type': 'HRNet',
+             'model.backbone': dict(_delete_=True, type='HRNet',
+                                    in_channels=3, init_cfg=None,
+                                    extra=_TINY_HRNET_EXTRA),
              'model.head': dict(_delete_=True, type='HeatmapHead',
                                 in_channels=8, out_channels=17,
                                 deconv_out_channels=None,

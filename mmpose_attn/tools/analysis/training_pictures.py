@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 from torch import nn
 
+from mmpose_attn.tools._output import add_force_argument, check_output_path
 from mmpose_attn.visualization.panels import titled_panel
 
 PANEL_HEIGHT = 256
@@ -123,12 +124,13 @@ def parse_args(argv=None):
     parser.add_argument(
         '--index', type=int, default=0, help='image of the test set')
     parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
+    add_force_argument(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> np.ndarray:
     import mmcv
-    from mmpose.apis import init_model
+    from mmpose_attn.engine.loading import init_model
     from mmpose.registry import DATASETS
 
     import mmpose_attn  # noqa: F401  registers our modules
@@ -138,6 +140,7 @@ def main(argv=None) -> np.ndarray:
                                                  args.checkpoint)):
         if not osp.isfile(path):
             raise FileNotFoundError(f'{kind} file {path} does not exist')
+    check_output_path(args.out, args.force)
     model = init_model(args.config, args.checkpoint, device=args.device)
     dataset = DATASETS.build(model.cfg.test_dataloader.dataset)
     if not 0 <= args.index < len(dataset):

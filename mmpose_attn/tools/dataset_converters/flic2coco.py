@@ -21,6 +21,7 @@ import os.path as osp
 import numpy as np
 from tqdm import tqdm
 
+from .._output import add_force_argument, check_output_path
 from .coco_keypoints import (coco_annotation, keypoints_bbox, load_mat,
                              write_coco)
 
@@ -62,7 +63,12 @@ def example_keypoints(path: str, index: int, coords) -> np.ndarray:
     return np.concatenate([xy, v[:, None]], axis=1)
 
 
-def convert(flic_root: str, out_dir: str, margin: float = 0.2) -> None:
+def convert(flic_root: str,
+            out_dir: str,
+            margin: float = 0.2,
+            force: bool = False) -> None:
+    for split in ('train', 'test'):  # refuse before the slow conversion
+        check_output_path(osp.join(out_dir, f'flic_{split}.json'), force)
     mat = osp.join(flic_root, 'examples.mat')
     examples = load_examples(mat)
     splits = {'train': ([], []), 'test': ([], [])}
@@ -128,13 +134,15 @@ def parse_args(argv=None):
         help='bbox padding per side, as a fraction of the longer side of '
         'the tight box around the labelled joints (FLIC labels no head top, '
         'hence more than LSP)')
+    add_force_argument(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     convert(args.flic_root, args.out_dir
-            or osp.join(args.flic_root, 'annotations'), args.margin)
+            or osp.join(args.flic_root, 'annotations'), args.margin,
+            args.force)
 
 
 if __name__ == '__main__':

@@ -11,18 +11,36 @@ Expected layout (the archives' own folder names)::
 
 Writes ``lsp_train.json`` (LSP images 1-1000 + all of LSP-extended, the 11K
 training set of SPCNet/SADI-Net) and ``lsp_test.json`` (LSP images
-1001-2000). The visibility flags of the two files are opposite: in LSP
+1001-2000).
+
+With ``--val-count N`` it reads LSP-extended alone (``--lspet-dir``, no LSP
+folder needed) and splits its images with a labelled joint at random
+(``--split-seed``) into ``lspet_train.json`` and ``lspet_val.json`` (N
+images), for training on images the model is then validated on never seeing
+them; each file's ``info.split`` records the seed and both sets' image ids::
+
+    python -m mmpose_attn.tools.dataset_converters.lsp2coco \\
+        --lspet-dir ../shared/data/lspet_300/lspet_dataset \\
+        --out-dir work_dirs/heldout/lspet_300 --val-count 50 --split-seed 0
+
+Image paths are relative to the folder holding ``lspet_dataset/`` (here
+``../shared/data/lspet_300``: the ``data_root`` of the training configs).
+Existing output files are only overwritten with ``--force``.
+
+The visibility flags of the two files are opposite: in LSP
 ``flag = 1`` marks an OCCLUDED joint whose position is still annotated
 (stored with v = 1), ``0`` a visible one (v = 2); in LSP-extended ``flag = 1``
 marks a VISIBLE joint (v = 2) and ``0`` an invisible, unlabelled one (v = 0).
 """
 import argparse
+import json
 import os.path as osp
-from typing import List, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from tqdm import tqdm
 
+from .._output import add_force_argument, check_output_path
 from .coco_keypoints import (coco_annotation, image_size, keypoints_bbox,
                              load_mat, write_coco)
 
@@ -72,7 +90,7 @@ def to_coco_keypoints(joints: np.ndarray, extended: bool) -> np.ndarray:
 
 
 def convert_split(data_root: str, image_dir: str, keypoints: np.ndarray,
-                  indices: range, name_fmt: str, id_offset: int,
+                  indices: Sequence[int], name_fmt: str, id_offset: int,
                   margin: float, desc: str) -> Tuple[List[dict], List[dict]]:
     images, annotations = [], []
     skipped = 0
@@ -104,9 +122,13 @@ def convert(data_root: str,
             lspet_dir: str = None,
             use_lspet: bool = True,
             num_train: int = 1000,
-            margin: float = 0.1) -> None:
+            margin: float = 0.1,
+            force: bool = False) -> None:
     lsp_dir = lsp_dir or osp.join(data_root, 'lsp_dataset')
     lspet_dir = lspet_dir or osp.join(data_root, 'lspet_dataset')
+    train_json, test_json = (check_output_path(
+        osp.join(out_dir, f'lsp_{name}.json'), force)
+                             for name in ('train', 'test'))
 
     lsp_mat = osp.join(lsp_dir, 'joints.mat')
     lsp = to_coco_keypoints(load_joints(lsp_mat, extended=False), False)
@@ -129,13 +151,97 @@ def convert(data_root: str,
         train = (train[0] + ext[0], train[1] + ext[1])
 
     write_coco(
-        osp.join(out_dir, 'lsp_train.json'), *train, LSP_KEYPOINTS,
+        str(train_json), *train, LSP_KEYPOINTS,
         LSP_SKELETON, f'LSP images 1-{num_train}' +
         (' + LSP-extended' if use_lspet else '') + ', from joints.mat')
     write_coco(
-        osp.join(out_dir, 'lsp_test.json'), *test, LSP_KEYPOINTS,
+        str(test_json), *test, LSP_KEYPOINTS,
         LSP_SKELETON, f'LSP images {num_train + 1}-{len(lsp)}, from '
         'joints.mat')
+
+
+def split_lspet(lspet_dir: str,
+                out_dir: str,
+                val_count: int,
+                split_seed: int = 0,
+                data_root: Optional[str] = None,
+                margin: float = 0.1,
+                force: bool = False) -> Tuple[List[int], List[int]]:
+    """Split LSP-extended alone into ``lspet_train.json`` and
+    ``lspet_val.json`` in ``out_dir``.
+
+    The images with at least one labelled joint are shuffled by
+    ``numpy.random.default_rng(split_seed)``; the first ``val_count`` are the
+    validation set, the rest the training set (each sorted by image id, which
+    is ``LSPET_ID_OFFSET`` + the image number, as in ``lsp_train.json``).
+    Unlabelled joints (flag 0) are v = 0, which no metric scores.
+
+    Args:
+        lspet_dir (str): folder with ``joints.mat`` (14 x 3 x N) and
+            ``images/im00001.jpg``...
+        out_dir (str): where the two files go.
+        val_count (int): number of validation images, below the number of
+            images with a labelled joint.
+        split_seed (int): seed of the shuffle. Default: 0.
+        data_root (str, optional): the json's image paths are relative to
+            it. Default: the folder holding ``lspet_dir``.
+        margin (float): bbox padding, see :func:`keypoints_bbox`.
+        force (bool): overwrite existing output files.
+
+    Returns:
+        tuple[list[int], list[int]]: training and validation image ids.
+    """
+    data_root = data_root or osp.dirname(osp.abspath(lspet_dir))
+    paths = [
+        check_output_path(osp.join(out_dir, f'lspet_{name}.json'), force)
+        for name in ('train', 'val')
+    ]
+    mat = osp.join(lspet_dir, 'joints.mat')
+    keypoints = to_coco_keypoints(load_joints(mat, extended=True), True)
+    labelled = np.flatnonzero((keypoints[..., 2] > 0).any(axis=1))
+    if not 0 < val_count < len(labelled):
+        raise ValueError(
+            f'{mat}: --val-count must be at least 1 and below the number of '
+            f'images with a labelled joint ({len(labelled)} of '
+            f'{len(keypoints)}), got {val_count}')
+    order = np.random.default_rng(split_seed).permutation(labelled)
+    val_idx = np.sort(order[:val_count])
+    train_idx = np.sort(order[val_count:])
+    image_dir = osp.join(lspet_dir, 'images')
+    # every image is checked before anything is written
+    train = convert_split(data_root, image_dir, keypoints, train_idx.tolist(),
+                          'im{:05d}.jpg', LSPET_ID_OFFSET, margin,
+                          'LSP-extended train')
+    val = convert_split(data_root, image_dir, keypoints, val_idx.tolist(),
+                        'im{:05d}.jpg', LSPET_ID_OFFSET, margin,
+                        'LSP-extended val')
+    train_ids = [im['id'] for im in train[0]]
+    val_ids = [im['id'] for im in val[0]]
+    split = dict(
+        source=osp.abspath(mat),
+        seed=split_seed,
+        num_images=len(keypoints),
+        num_labelled=len(labelled),
+        train_ids=train_ids,
+        val_ids=val_ids)
+    for path, (images, anns), name in zip(paths, (train, val),
+                                          ('train', 'val')):
+        write_coco(
+            str(path), images, anns, LSP_KEYPOINTS, LSP_SKELETON,
+            f'LSP-extended {name} split ({len(images)} of '
+            f'{len(labelled)} labelled images, val {val_count}, seed '
+            f'{split_seed}), from {mat}')
+        _record_split(path, dict(split, subset=name))
+    return train_ids, val_ids
+
+
+def _record_split(path, split: dict) -> None:
+    """Add the split to the ``info`` of the json at ``path``."""
+    with open(path) as f:
+        coco = json.load(f)
+    coco['info']['split'] = split
+    with open(path, 'w') as f:
+        json.dump(coco, f)
 
 
 def parse_args(argv=None):
@@ -144,9 +250,11 @@ def parse_args(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         'data_root',
+        nargs='?',
         help='folder holding lsp_dataset/ and lspet_dataset/; image paths in '
         'the json are relative to it (use it as data_root, with '
-        "data_prefix=dict(img=''))")
+        "data_prefix=dict(img='')). With --val-count: default the folder "
+        'holding --lspet-dir')
     parser.add_argument(
         '--out-dir', help='output folder (default: DATA_ROOT/annotations)')
     parser.add_argument(
@@ -154,6 +262,16 @@ def parse_args(argv=None):
     parser.add_argument(
         '--lspet-dir',
         help='LSP-extended folder (default: DATA_ROOT/lspet_dataset)')
+    parser.add_argument(
+        '--val-count',
+        type=int,
+        help='split LSP-extended alone (no LSP folder needed) into '
+        'lspet_train.json and lspet_val.json with VAL_COUNT images')
+    parser.add_argument(
+        '--split-seed',
+        type=int,
+        default=0,
+        help='seed of the random --val-count split (default 0)')
     parser.add_argument(
         '--no-lspet',
         action='store_true',
@@ -169,11 +287,29 @@ def parse_args(argv=None):
         default=0.1,
         help='bbox padding per side, as a fraction of the longer side of '
         'the tight box around the labelled joints')
-    return parser.parse_args(argv)
+    add_force_argument(parser)
+    args = parser.parse_args(argv)
+    if args.data_root is None and (args.val_count is None
+                                   or args.lspet_dir is None):
+        parser.error('give DATA_ROOT, or --lspet-dir with --val-count')
+    return args
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.val_count is not None:
+        lspet_dir = args.lspet_dir or osp.join(args.data_root,
+                                               'lspet_dataset')
+        data_root = args.data_root or osp.dirname(osp.abspath(lspet_dir))
+        split_lspet(
+            lspet_dir,
+            args.out_dir or osp.join(data_root, 'annotations'),
+            args.val_count,
+            split_seed=args.split_seed,
+            data_root=data_root,
+            margin=args.margin,
+            force=args.force)
+        return
     convert(
         args.data_root,
         args.out_dir or osp.join(args.data_root, 'annotations'),
@@ -181,7 +317,8 @@ def main(argv=None):
         lspet_dir=args.lspet_dir,
         use_lspet=not args.no_lspet,
         num_train=args.num_train,
-        margin=args.margin)
+        margin=args.margin,
+        force=args.force)
 
 
 if __name__ == '__main__':

@@ -148,24 +148,48 @@ def test_no_level_channels_gives_no_features_and_bad_config_errors():
         _tiny(depth=2, num_downsamples=2)
 
 
-@pytest.mark.parametrize('detach', [True, False])
-def test_losses_on_features_train_the_hourglass_only_when_not_detached(
-        detach):
-    """Eq. 6 trains the hourglass (theta_f) with L(H1); with
-    detach_features a loss on F_1..F_N (the DLM's regression) reaches the
-    projections but not the hourglass."""
-    net = _tiny(detach_features=detach)
-    out = net(torch.rand(2, 3, 64, 64))
-    sum(f.sum() for f in out.features).backward()
-    assert all(p.grad is not None and p.grad.abs().sum() > 0
-               for p in net.level_projections.parameters())
-    hourglass = [p for n, p in net.named_parameters()
-                 if not n.startswith('level_projections')]
-    reached = [p.grad is not None and p.grad.abs().sum() > 0
-               for p in hourglass]
-    assert not any(reached) if detach else any(reached)
-    # the heatmap loss still trains the hourglass either way
+def _feature_loss_grads(net, x):
+    """Gradients of a loss on F_1..F_N alone: (level projections, rest)."""
     net.zero_grad()
-    net(torch.rand(2, 3, 64, 64)).heatmaps[-1].sum().backward()
+    sum((f * f).sum() for f in net(x).features).backward()
+    proj = [p.grad.clone() for p in net.level_projections.parameters()]
+    rest = [
+        torch.zeros_like(p) if p.grad is None else p.grad.clone()
+        for n, p in net.named_parameters()
+        if not n.startswith('level_projections')
+    ]
+    return proj, rest
+
+
+def test_feature_grad_scale_scales_what_losses_on_features_send_back():
+    """Fig. 2 / Eq. 8: by default a loss on F_1..F_N (the DLM's) trains the
+    hourglass; feature_grad_scale multiplies that gradient (0: detached
+    features, the ablation) and leaves the forward pass unchanged."""
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 64, 64)
+    full = _tiny()
+    assert full.feature_grad_scale == 1.0
+    proj1, rest1 = _feature_loss_grads(full, x)
+    assert sum(g.abs().sum() for g in rest1) > 0
+    for scale in (0.25, 0.0):
+        net = _tiny(feature_grad_scale=scale)
+        net.load_state_dict(full.state_dict())
+        with torch.no_grad():
+            net.eval(), full.eval()
+            x_eval = torch.rand(1, 3, 64, 64)
+            for a, b in zip(net(x_eval).features, full(x_eval).features):
+                assert torch.equal(a, b)
+        net.train(), full.train()
+        proj, rest = _feature_loss_grads(net, x)
+        for g, g1 in zip(proj, proj1):  # the projections: unscaled
+            assert torch.allclose(g, g1, rtol=1e-4, atol=1e-7)
+        for g, g1 in zip(rest, rest1):  # the hourglass: scaled
+            assert torch.allclose(g, scale * g1, rtol=1e-4, atol=1e-7)
+    # the heatmap loss trains the hourglass whatever the scale
+    net.zero_grad()
+    net(x).heatmaps[-1].sum().backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0
-               for p in hourglass)
+               for n, p in net.named_parameters()
+               if not n.startswith('level_projections'))
+    with pytest.raises(ValueError, match='feature_grad_scale'):
+        _tiny(feature_grad_scale=1.5)

@@ -274,19 +274,93 @@ def test_loss_weighting_follows_eq8():
     assert all(torch.isfinite(v).all() for v in losses.values())
 
 
-def test_h2_term_trains_the_flow_only():
-    """Eq. 7: L(H_2) acts on the DLM's flow; mu_hat and sigma_hat (SFM +
-    regression layer) are trained by the likelihood (Eq. 4) alone."""
-    head = _head(chi=0.5)
+def _feats_with_grad(b=2):
+    feats = _feats(b)
+    for t in feats.heatmaps + feats.features:
+        t.requires_grad_()
+    return feats
+
+
+def _nonzero(params):
+    return [p.grad is not None and bool(p.grad.any()) for p in params]
+
+
+@pytest.mark.parametrize('mode', ['coupled', 'learned_target', 'flow_only'])
+def test_what_the_h2_term_trains(mode):
+    """Eq. 7-8 per reading. 'coupled' (default): L(H_2) trains the flow, the
+    regression layer, the SFM and reaches F_1..F_N (the hourglass);
+    'learned_target': H_2 is a target, L(H_2) trains H_1 only;
+    'flow_only' (the detached ablation): the flow only."""
+    torch.manual_seed(0)
+    head = _head(chi=0.5, h2_mode=mode)
+    assert head.h2_mode == mode
     for p in head.flow.parameters():
         torch.nn.init.normal_(p, std=0.1)
-    losses = head.loss(_feats(), _samples(KPTS))
+    feats = _feats_with_grad()
+    losses = head.loss(feats, _samples(KPTS))
+    assert losses['loss_dlm'] > 0
     losses['loss_dlm'].backward()
-    assert any(p.grad is not None and p.grad.abs().sum() > 0
-               for p in head.flow.parameters())
-    assert all(p.grad is None or not p.grad.any()
-               for p in list(head.fc.parameters()) +
-               list(head.sfm.parameters()))
+    flow = _nonzero(head.flow.parameters())
+    fc = _nonzero(head.fc.parameters())
+    sfm = _nonzero(head.sfm.parameters())
+    to_features = [f.grad is not None and bool(f.grad.any())
+                   for f in feats.features]
+    h1 = feats.heatmaps[-1].grad
+    if mode == 'coupled':
+        assert any(flow) and all(fc) and any(sfm) and all(to_features)
+        assert h1 is None or not h1.any()
+    elif mode == 'learned_target':
+        assert not any(flow + fc + sfm + to_features)
+        assert h1 is not None and h1.any()
+    else:
+        assert any(flow) and not any(fc + sfm + to_features)
+    with pytest.raises(ValueError, match='h2_mode'):
+        _head(h2_mode='detached')
+
+
+def test_h2_term_moves_mu_hat_towards_the_ground_truth():
+    """Coupled: the H_2 term's gradient on mu_hat points from mu_hat to the
+    ground truth when the two overlap (not away from it, the defect of the
+    first release)."""
+    head = _head(chi=1.0)
+    _identity_flow(head)
+    gt = torch.tensor(KPTS, dtype=torch.float32) / IN
+    mu = (gt + 0.04).requires_grad_()  # 0.64 heatmap px off
+    sigma = torch.full_like(gt, 2.0 / HM)
+    h2 = head.render_heatmaps(mu, sigma, (HM, HM))
+    target = torch.stack([s.gt_fields.heatmaps for s in _samples(KPTS)])
+    head.loss_module(h2, target, torch.ones(2, K)).backward()
+    assert (mu.grad > 0).all()  # descent moves mu_hat back onto gt
+
+
+def test_h2_min_sigma_clamps_the_rendering_only():
+    """The stability clamp of Eq. 7: H_2 is rendered with max(sigma_hat,
+    h2_min_sigma heatmap px); the likelihood sees sigma_hat itself."""
+    feats, samples = _feats(), _samples(KPTS)
+    ref = _head(chi=0.5)
+    ref.fc.bias.data.view(-1, 4)[:, 2:] = torch.logit(torch.tensor(0.01))
+    clamped = _head(chi=0.5, h2_min_sigma=1.0)
+    clamped.load_state_dict(ref.state_dict())
+    a, b = ref.loss(feats, samples), clamped.loss(feats, samples)
+    assert torch.equal(a['loss_rle'], b['loss_rle'])
+    assert torch.equal(a['loss_kpt'], b['loss_kpt'])
+    with torch.no_grad():
+        mu, logit = ref.forward_distribution(feats)
+        h2 = ref.render_heatmaps(mu, logit.sigmoid().clamp_min(1.0 / HM),
+                                 (HM, HM))
+    target = torch.stack([s.gt_fields.heatmaps for s in samples])
+    weights = torch.ones(2, K) * b['chi']  # chi: the unclamped sigma_hat
+    expected = ref.loss_module(h2, target, weights)
+    assert torch.allclose(b['loss_dlm'], expected, rtol=1e-4)
+    # below the bound L(H_2) no longer acts on sigma_hat
+    for head, losses in ((ref, a), (clamped, b)):
+        head.zero_grad()
+        losses['loss_dlm'].backward()
+    assert ref.fc.bias.grad.view(-1, 4)[:, 2:].any()
+    assert not clamped.fc.bias.grad.view(-1, 4)[:, 2:].any()
+    assert clamped.fc.bias.grad.view(-1, 4)[:, :2].any()
+    with pytest.raises(ValueError, match='h2_min_sigma'):
+        _head(h2_min_sigma=-1.0)
 
 
 def _read_dlm(head, feats, gt):
@@ -366,21 +440,37 @@ def test_inference_decodes_h1_without_running_sfm_or_flow(monkeypatch):
     monkeypatch.setattr(head.sfm, 'forward', boom)
     monkeypatch.setattr(head.flow, 'log_prob', boom)
     samples = _samples(KPTS[:1])
+    cpm = CPMHead(K, K, num_stages=2, final_layer=None, decoder=CODEC)
     preds = head.predict(feats, samples, test_cfg=dict(flip_test=False))
-    ref = CPMHead(K, K, num_stages=2, final_layer=None, decoder=CODEC).predict(
-        list(feats.heatmaps), samples)
+    ref = cpm.predict(list(feats.heatmaps), samples)
     assert np.allclose(preds[0].keypoints, ref[0].keypoints)
-    flipped = head.predict([feats, feats], samples,
-                           test_cfg=dict(flip_test=True))
-    assert flipped[0].keypoints.shape == (1, K, 2)
+    # flip test: CPMHead's average of H_1 and its flipped mirror image
+    flipped_feats = _feats(b=1)
+    cfg = dict(flip_test=True, shift_heatmap=False, output_heatmaps=True)
+    flipped = head.predict([feats, flipped_feats], samples, test_cfg=cfg)
+    ref = cpm.predict([list(feats.heatmaps),
+                       list(flipped_feats.heatmaps)], samples, test_cfg=cfg)
+    assert np.allclose(flipped[0][0].keypoints, ref[0][0].keypoints)
+    assert torch.allclose(flipped[1][0].heatmaps, ref[1][0].heatmaps)
+    assert not torch.allclose(flipped[1][0].heatmaps,
+                              feats.heatmaps[-1][0])
 
 
 def test_predict_distribution_and_clear_errors():
     head = _head().eval()
+    for p in head.flow.parameters():  # a non-trivial flow
+        torch.nn.init.normal_(p, std=0.1)
     feats = _feats(b=1)
     with torch.no_grad():
         mu, sigma, h2 = head.predict_distribution(feats)
-    assert mu.shape == sigma.shape == (1, K, 2)
+        # the regression of the SFM's pooled output and H_2 of Eq. 4
+        pooled = head.sfm(feats.features)[-1].mean((2, 3))
+        out = head.fc(pooled).view(1, K, 4)
+        ref_h2 = head.render_heatmaps(out[..., :2], out[..., 2:].sigmoid(),
+                                      (HM, HM))
+    assert torch.allclose(mu, out[..., :2], atol=1e-6)
+    assert torch.allclose(sigma, out[..., 2:].sigmoid(), atol=1e-6)
+    assert torch.allclose(h2, ref_h2, atol=1e-6)
     assert h2.shape == feats.heatmaps[-1].shape
     with pytest.raises(ValueError, match='features'):
         head.forward_distribution(feats._replace(features=()))

@@ -6,7 +6,6 @@ from mmengine.structures import InstanceData, PixelData
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
 
-from mmpose_attn.models.backbones.sg_hrnet import SGHRNetOutput
 
 CODEC = dict(
     type='SegmentationHeatmap',
@@ -44,12 +43,12 @@ def _samples(codec, n=2, seed=0):
 
 
 def _feats(n=2, seed=0, scale=4.):
-    """SGHRNet-like features: one feature map and map logits in
-    [-scale, scale] (probabilities 0.018-0.982 for the default)."""
+    """SGHRNet's ``with_seg_logits`` output ``(seg_logits, feature)``: map
+    logits in [-scale, scale] (probabilities 0.018-0.982 for the default)
+    and one feature map."""
     g = torch.Generator().manual_seed(seed)
-    return SGHRNetOutput([torch.rand(n, 8, 16, 12, generator=g)],
-                         (torch.rand(n, 4, 16, 12, generator=g) * 2 - 1) *
-                         scale)
+    feat = torch.rand(n, 8, 16, 12, generator=g)
+    return ((torch.rand(n, 4, 16, 12, generator=g) * 2 - 1) * scale, feat)
 
 
 def _loss_by_hand(head, feats, samples, prob_form=True):
@@ -58,9 +57,9 @@ def _loss_by_hand(head, feats, samples, prob_form=True):
     weights = torch.cat(
         [s.gt_instance_labels.keypoint_weights for s in samples])
     gt_seg = torch.stack([s.gt_fields.seg_map for s in samples])
-    l_key = ((head.final_layer(feats[0]) - gt_hm)**2 *
+    l_key = ((head.final_layer(feats[-1]) - gt_hm)**2 *
              weights[..., None, None]).mean()
-    logits = feats.seg_logits
+    logits = feats[0]
     per_stage = [
         F.binary_cross_entropy(torch.sigmoid(logits[:, s:s + 1]), gt_seg)
         if prob_form else F.binary_cross_entropy_with_logits(
@@ -74,9 +73,9 @@ def test_forward_is_heatmap_heads():
     feats = _feats()
     heatmaps = head(feats)
     assert heatmaps.shape == (2, 3, 16, 12)
-    torch.testing.assert_close(heatmaps, head.final_layer(feats[0]))
-    # plain tuples (no maps) predict the same: maps are for the loss only
-    torch.testing.assert_close(heatmaps, head(tuple(feats)))
+    torch.testing.assert_close(heatmaps, head.final_layer(feats[-1]))
+    # features without maps predict the same: maps are for the loss only
+    torch.testing.assert_close(heatmaps, head(feats[1:]))
 
 
 def test_loss_is_eq7_with_mean_reductions():
@@ -107,7 +106,7 @@ def test_segmentation_loss_from_logits_where_probabilities_saturate():
     logits = torch.where(gt_seg.expand(-1, 4, -1, -1) > 0,
                          torch.tensor(-200.), torch.tensor(200.))
     logits.requires_grad_(True)
-    feats = SGHRNetOutput(list(feats), logits)
+    feats = (logits, feats[-1])
     losses = head.loss(feats, samples)
     torch.testing.assert_close(losses['loss_seg'], torch.tensor(0.002 * 200.))
     _, prob_form = _loss_by_hand(head, feats, samples)
@@ -144,8 +143,7 @@ def test_loss_under_bfloat16_autocast():
         ref = head32.loss(feats, samples)
         with torch.autocast('cpu', dtype=torch.bfloat16):
             out = head16.loss(
-                SGHRNetOutput([feats[0].bfloat16()],
-                              feats.seg_logits.bfloat16()), samples)
+                tuple(f.bfloat16() for f in feats), samples)
         for k in ('loss_kpt', 'loss_seg', 'dwa_weight_kpt',
                   'dwa_weight_seg'):
             assert out[k].dtype == torch.float32, k
@@ -154,26 +152,63 @@ def test_loss_under_bfloat16_autocast():
 
 
 def test_predict_with_flip_test():
+    """Prediction is MMPose's HeatmapHead's, on the features after the
+    maps, flip test included."""
     head = _head().eval()
+    stock = MODELS.build(
+        dict(
+            type='HeatmapHead',
+            in_channels=8,
+            out_channels=3,
+            deconv_out_channels=None,
+            decoder=CODEC)).eval()
+    stock.final_layer.load_state_dict(head.final_layer.state_dict())
     samples = _samples(head.decoder)
-    feats = _feats()
-    preds = head.predict([feats, feats], samples,
-                         dict(flip_test=True, shift_heatmap=False))
-    assert len(preds) == 2
-    assert preds[0].keypoints.shape == (1, 3, 2)
+    feats, flipped = _feats(), _feats(seed=1)
+    test_cfg = dict(flip_test=True, shift_heatmap=True)
+    preds = head.predict([feats, flipped], samples, test_cfg)
+    ref = stock.predict([feats[1:], flipped[1:]], samples, test_cfg)
+    assert len(preds) == len(ref) == 2
+    for p, r in zip(preds, ref):
+        assert p.keypoints.shape == (1, 3, 2)
+        np.testing.assert_array_equal(p.keypoints, r.keypoints)
+        np.testing.assert_array_equal(p.keypoint_scores, r.keypoint_scores)
+    # and not the unflipped prediction alone
+    single = head.predict(feats, samples, dict(flip_test=False))
+    assert not np.array_equal(single[0].keypoint_scores,
+                              preds[0].keypoint_scores)
 
 
 def test_missing_maps_target_and_size_mismatch():
     head = _head().train()
-    with pytest.raises(TypeError, match='SGHRNet'):
-        head.loss(tuple(_feats()), _samples(head.decoder))
+    logits, feat = _feats()
+    # HRNet's tuple without the maps, single- or multi-scale
+    for no_maps in ((feat, ), (feat, feat[:, :, ::2, ::2])):
+        with pytest.raises(TypeError, match='with_seg_logits=True'):
+            head.loss(no_maps, _samples(head.decoder))
     samples = _samples(head.decoder)
     for s in samples:
         del s.gt_fields.seg_map
     with pytest.raises(KeyError, match='SegmentationHeatmap'):
         head.loss(_feats(), samples)
-    feats = _feats()
     with pytest.raises(ValueError, match='quarter of the input'):
-        head.loss(
-            SGHRNetOutput(list(feats), feats.seg_logits[..., :8]),
-            _samples(head.decoder))
+        head.loss((logits[..., :8], feat[..., :8]), _samples(head.decoder))
+
+
+def test_reads_the_maps_first_and_the_heatmap_feature_last():
+    """``(seg_logits, *features)``: the maps are ``feats[0]``, the heatmaps
+    come from ``feats[-1]`` (as in every MMPose head), whatever lies
+    between."""
+    first = _head().train()
+    second = _head().train()
+    second.load_state_dict(first.state_dict())
+    samples = _samples(first.decoder)
+    logits, feat = _feats()
+    single = first.loss((logits, feat), samples)
+    longer = second.loss((logits, torch.rand(2, 8, 16, 12), feat), samples)
+    for k in ('loss_kpt', 'loss_seg'):
+        torch.testing.assert_close(longer[k], single[k])
+    swapped = _head().train()
+    swapped.load_state_dict(first.state_dict())
+    other = swapped.loss((logits, feat, torch.rand(2, 8, 16, 12)), samples)
+    assert not torch.equal(other['loss_kpt'], single['loss_kpt'])

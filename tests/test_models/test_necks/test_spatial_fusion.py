@@ -86,6 +86,31 @@ def test_classification_head_is_hrnets():
         SpatialFusionModule(IN_CH, head_channels=(8, 16, 30, 64))
 
 
+def test_forward_is_global_attention_then_hrnets_head_with_local_attention():
+    """The output, written out step by step from the SFM's own parts
+    (Sec. III-C): global attention, bottleneck widening, then per level a
+    stride-2 conv down, the sum with the next level and the column softmax
+    re-weighting, and the final 1x1 conv. Fails when a part is skipped."""
+    torch.manual_seed(0)
+    sfm = SpatialFusionModule(IN_CH, mid_channels=8,
+                              head_channels=(8, 16, 32, 64),
+                              out_channels=32).eval()
+    torch.nn.init.normal_(sfm.global_attention.score_weight, std=1.0)
+    feats = _feats()
+    with torch.no_grad():
+        (y, ) = sfm(feats)
+        fused, _ = sfm.global_attention(feats)
+        x = [block(f) for block, f in zip(sfm.widen, fused)]
+        ref = x[0]
+        for down, nxt in zip(sfm.downsample, x[1:]):
+            s = down(ref) + nxt
+            ref = s * torch.softmax(s, dim=-2) * s.shape[-2]
+        ref = sfm.final_layer(ref)
+    assert torch.allclose(y, ref, atol=1e-5)
+    # each part changes the output
+    assert not torch.allclose(fused[0], feats[0], atol=1e-2)
+
+
 def test_softmaxes_run_in_float32_under_autocast():
     torch.manual_seed(0)
     sfm = SpatialFusionModule(IN_CH, mid_channels=8,

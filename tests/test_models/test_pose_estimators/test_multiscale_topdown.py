@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from mmengine.structures import InstanceData
 from torch import nn
 
+from mmpose.datasets.transforms import GetBBoxCenterScale, LoadImage
 from mmpose.models.utils.tta import flip_heatmaps
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
@@ -252,8 +253,236 @@ def test_scaled_size_rounding():
     dict(scales='1.0'),
     dict(size_divisor=0),
     dict(scales=[0.5, 1.0], flip_mode='udp_combined'),
+    dict(multiscale_mode='resize'),
 ])
 def test_invalid_test_cfg(bad):
     with pytest.raises(ValueError, match='MultiScaleTopdownPoseEstimator'):
         MODELS.build(
             dict(resnet_model(bad), type='MultiScaleTopdownPoseEstimator'))
+
+
+# ---------------------------------------------------------------------------
+# 'recrop' mode: the person box re-cropped per scale (PyramidTopdownAffine),
+# heatmaps averaged in the original image frame.
+# ---------------------------------------------------------------------------
+MEAN = np.array([123.675, 116.28, 103.53])
+STD = np.array([58.395, 57.12, 57.375])
+TINY_SIZE, TINY_HM = 64, 16
+
+
+def spcnet_tiny_model(test_cfg, estimator='TopdownPoseEstimator'):
+    """SPCNet's tiny layout (2 DHM stacks of 32 channels + SIM), 64x64."""
+    codec = dict(type='MSRAHeatmap', input_size=(TINY_SIZE, TINY_SIZE),
+                 heatmap_size=(TINY_HM, TINY_HM), sigma=1)
+    return dict(
+        type=estimator,
+        data_preprocessor=dict(
+            type='PoseDataPreprocessor', mean=MEAN.tolist(),
+            std=STD.tolist(), bgr_to_rgb=True),
+        backbone=dict(
+            type='DilatedHourglassNet', num_keypoints=16, num_stacks=2,
+            feat_channels=32, stem_channels=(16, 32), num_downsamples=2,
+            dilation=2, dilated_blocks=True),
+        neck=dict(type='SelectiveInformationModule', in_channels=32,
+                  num_stacks=2, num_levels=4, out_channels=32,
+                  fusion='attention'),
+        head=dict(type='SPCNetHead', in_channels=32, out_channels=16,
+                  num_stacks=2, use_fused=True,
+                  loss=dict(type='KeypointMSELoss', use_target_weight=True),
+                  decoder=codec),
+        test_cfg=test_cfg)
+
+
+def spcnet_tiny_pair(test_cfg, recrop_cfg):
+    """Stock estimator and ours in 'recrop' mode, same random weights (BN
+    statistics too, so every layer matters)."""
+    torch.manual_seed(0)
+    stock = MODELS.build(spcnet_tiny_model(test_cfg))
+    with torch.no_grad():
+        for p in stock.parameters():
+            p.normal_(0, 0.1)
+        for m in stock.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.normal_(0, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+    ours = MODELS.build(
+        spcnet_tiny_model(dict(test_cfg, **recrop_cfg),
+                          'MultiScaleTopdownPoseEstimator'))
+    ours.load_state_dict(stock.state_dict())
+    return stock.eval(), ours.eval()
+
+
+def mpii_samples(samples_root, crop):
+    from mmpose.registry import DATASETS
+    return DATASETS.build(
+        dict(
+            type='MpiiDataset', data_root=samples_root, data_mode='topdown',
+            ann_file='mpii/test_mpii.json', data_prefix=dict(img='mpii/'),
+            test_mode=True, serialize_data=False,
+            pipeline=[dict(type='LoadImage'),
+                      dict(type='GetBBoxCenterScale')] + crop +
+            [dict(type='PackPoseInputs')]))
+
+
+def run_test_step(model, dataset):
+    from mmengine.dataset import pseudo_collate
+    batch = pseudo_collate([dataset[i] for i in range(len(dataset))])
+    with torch.no_grad():
+        return model.test_step(batch)
+
+
+@pytest.mark.parametrize('flip', [False, True])
+def test_recrop_single_scale_equals_stock_on_samples(samples_root, flip):
+    test_cfg = dict(flip_test=flip, shift_heatmap=True, output_heatmaps=True)
+    stock, ours = spcnet_tiny_pair(
+        test_cfg, dict(multiscale_mode='recrop', scales=[1.0]))
+    affine = dict(type='TopdownAffine', input_size=(TINY_SIZE, TINY_SIZE))
+    pyramid = dict(type='PyramidTopdownAffine',
+                   input_size=(TINY_SIZE, TINY_SIZE), scales=[1.0])
+    expected = run_test_step(stock, mpii_samples(samples_root, [affine]))
+    got = run_test_step(ours, mpii_samples(samples_root, [pyramid]))
+    assert len(got) == 5
+    assert_same_predictions(got, expected)
+
+
+def _flip_back(hm, flip_indices):
+    """Stock flip test's un-flipping by hand: swap left/right channels,
+    mirror, shift one pixel right (shift_heatmap=True)."""
+    out = hm[flip_indices, :, ::-1].copy()
+    out[..., 1:] = out[..., :-1].copy()
+    return out
+
+
+def _bilinear_zero_outside(hm, u, v):
+    """hm (K, h, w) at (u, v), neighbours outside the map count as 0."""
+    k, h, w = hm.shape
+    x0, y0 = int(np.floor(u)), int(np.floor(v))
+    value = np.zeros(k)
+    for dy in (0, 1):
+        for dx in (0, 1):
+            x, y = x0 + dx, y0 + dy
+            weight = (1 - abs(u - x)) * (1 - abs(v - y))
+            if 0 <= x < w and 0 <= y < h and weight > 0:
+                value += weight * hm[:, y, x]
+    return value
+
+
+def slow_recrop_reference(model, results, scales, flip_indices):
+    """Re-crop the box by hand at every scale, predict each crop and its
+    mirror image, and map every heatmap cell to the image and from there
+    into each scale's heatmap, one frame cell at a time."""
+    import cv2
+    from mmpose.structures.bbox import get_warp_matrix
+
+    img, center = results['img'], results['bbox_center'][0]
+    box = results['bbox_scale'][0].max()  # the square box of a 64x64 input
+    pad = int(np.ceil((max(scales) - 1) * TINY_HM / 2 - 1e-9))
+    cell = box / TINY_HM  # image pixels per heatmap cell at scale 1
+    heatmaps = []
+    for s in scales:
+        warp = get_warp_matrix(center, np.array([box * s] * 2), 0,
+                               (TINY_SIZE, TINY_SIZE))
+        crop = cv2.warpAffine(img, warp, (TINY_SIZE, TINY_SIZE),
+                              flags=cv2.INTER_LINEAR)
+        x = (crop[..., ::-1] - MEAN) / STD
+        x = torch.from_numpy(x.transpose(2, 0, 1).copy()).float()[None]
+        with torch.no_grad():
+            hm = model.head.forward(model.extract_feat(x))[-1][0].numpy()
+            hm_flip = model.head.forward(model.extract_feat(x.flip(-1)))
+        hm_flip = _flip_back(hm_flip[-1][0].numpy(), flip_indices)
+        heatmaps.append((s, (hm + hm_flip) / 2))
+    size = TINY_HM + 2 * pad
+    frame = np.zeros((16, size, size))
+    for s, hm in heatmaps:
+        for fy in range(size):
+            for fx in range(size):
+                # frame cell -> image -> this scale's heatmap
+                px = (fx - pad) * cell + center[0] - box / 2
+                py = (fy - pad) * cell + center[1] - box / 2
+                u = (px - center[0]) * TINY_HM / (box * s) + TINY_HM / 2
+                v = (py - center[1]) * TINY_HM / (box * s) + TINY_HM / 2
+                frame[:, fy, fx] += _bilinear_zero_outside(hm, u, v)
+    frame /= len(scales)
+    kpts, scores = model.head.decoder.decode(frame.astype(np.float32))
+    # input pixels of the frame -> image
+    kpts = (kpts - pad * TINY_SIZE / TINY_HM) / TINY_SIZE * box + (
+        center - box / 2)
+    return kpts, scores, frame[:, pad:pad + TINY_HM, pad:pad + TINY_HM]
+
+
+@pytest.mark.parametrize('scales', [[0.8, 1.25], [1.0, 1.3]])
+def test_two_scale_recrop_matches_slow_reference(samples_root, scales):
+    test_cfg = dict(flip_test=True, shift_heatmap=True, output_heatmaps=True)
+    stock, ours = spcnet_tiny_pair(
+        test_cfg, dict(multiscale_mode='recrop', scales=scales))
+    pyramid = dict(type='PyramidTopdownAffine',
+                   input_size=(TINY_SIZE, TINY_SIZE), scales=scales)
+    dataset = mpii_samples(samples_root, [pyramid])
+    got = run_test_step(ours, dataset)
+    raw = mpii_samples(samples_root, [])
+    flip_indices = dataset.metainfo['flip_indices']
+    for i, pred in enumerate(got):
+        results = GetBBoxCenterScale()(LoadImage()(raw.get_data_info(i)))
+        kpts, scores, hm = slow_recrop_reference(stock, results, scales,
+                                                 flip_indices)
+        np.testing.assert_allclose(
+            pred.pred_fields.heatmaps.numpy(), hm, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(pred.pred_instances.keypoints, kpts,
+                                   atol=1e-3)
+        np.testing.assert_allclose(pred.pred_instances.keypoint_scores,
+                                   scores, rtol=1e-4, atol=1e-6)
+    assert len(got) == 5
+    # the pyramid changes the predictions (its scales are not no-ops)
+    single = run_test_step(stock, mpii_samples(samples_root, [
+        dict(type='TopdownAffine', input_size=(TINY_SIZE, TINY_SIZE))
+    ]))
+    assert not np.allclose(
+        np.stack([p.pred_instances.keypoints for p in single]),
+        np.stack([p.pred_instances.keypoints for p in got]))
+
+
+def test_pyramid_affine_stacks_the_crops(samples_root):
+    """One crop per scale, stacked along the height in the order of the
+    scales; the unscaled crop is TopdownAffine's; the geometry stays the
+    unscaled box's."""
+    scales = [1.0, 0.5, 2.0]
+    affine = dict(type='TopdownAffine', input_size=(TINY_SIZE, TINY_SIZE))
+    stock = mpii_samples(samples_root, [affine])[0]
+    pyramid = mpii_samples(samples_root, [
+        dict(type='PyramidTopdownAffine',
+             input_size=(TINY_SIZE, TINY_SIZE), scales=scales)
+    ])[0]
+    crops = pyramid['inputs']
+    assert tuple(crops.shape) == (3, 3 * TINY_SIZE, TINY_SIZE)
+    assert torch.equal(crops[:, :TINY_SIZE], stock['inputs'])
+    for key in ('input_center', 'input_scale', 'input_size'):
+        np.testing.assert_array_equal(pyramid['data_samples'].metainfo[key],
+                                      stock['data_samples'].metainfo[key])
+    # a 2x box halves the person: its crop is the unscaled crop shrunk
+    import cv2
+    half = cv2.resize(stock['inputs'].permute(1, 2, 0).numpy(),
+                      (TINY_SIZE // 2, TINY_SIZE // 2),
+                      interpolation=cv2.INTER_AREA).astype(np.float32)
+    big = crops[:, 2 * TINY_SIZE:].permute(1, 2, 0).numpy().astype(np.float32)
+    q = TINY_SIZE // 4
+    unshrunk = stock['inputs'].permute(1, 2, 0).numpy()[q:3 * q, q:3 * q]
+    assert np.abs(big[q:3 * q, q:3 * q] - half).mean() < 0.5 * np.abs(
+        unshrunk.astype(np.float32) - half).mean()
+
+
+def test_recrop_needs_the_pyramid_crops(samples_root):
+    _, ours = spcnet_tiny_pair(
+        dict(flip_test=False),
+        dict(multiscale_mode='recrop', scales=[0.8, 1.0]))
+    affine = dict(type='TopdownAffine', input_size=(TINY_SIZE, TINY_SIZE))
+    with pytest.raises(ValueError, match='PyramidTopdownAffine'):
+        run_test_step(ours, mpii_samples(samples_root, [affine]))
+
+
+def test_frame_padding():
+    pad = MODELS.get('MultiScaleTopdownPoseEstimator').frame_padding
+    assert pad([1.0], (64, 48)) == (0, 0)
+    assert pad([0.5, 0.9], (64, 64)) == (0, 0)
+    # PyraNet's 0.8 ... 1.3: 0.3 * 64 / 2 = 9.6 -> 10 cells each side
+    assert pad([0.8, 0.9, 1.0, 1.1, 1.2, 1.3], (64, 64)) == (10, 10)
+    assert pad([1.25], (16, 16)) == (2, 2)

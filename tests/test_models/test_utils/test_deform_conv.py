@@ -1,3 +1,6 @@
+import io
+
+import numpy as np
 import pytest
 import torch
 from mmcv.ops import DeformConv2d as MMCVDeformConv2d
@@ -22,9 +25,13 @@ def _pair(kwargs, seed=0, backend='torchvision'):
 
 
 def _inputs(conv, batch=2, size=(7, 9), seed=1):
-    """Inputs and offsets: fractional everywhere (uniform in +-3 px), some
-    taps pushed fully outside the image (+-20 px), some straddling the
-    border (tap (1, 0) of output (0, 0) sampled at y = -0.5)."""
+    """Inputs and offsets: fractional (uniform in +-3 px) for most taps,
+    integer offsets (-2..2, zero included) for taps 5-8 of the first
+    deformable group, where bilinear sampling must read single pixels (a
+    kernel that mis-rounds integer positions or reads the wrong neighbour
+    there differs); some taps pushed fully outside the image (+-20 px),
+    some straddling the border (tap (1, 0) of output (0, 0) sampled at
+    y = -0.5)."""
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(batch, conv.in_channels, *size, generator=gen)
     h_out = (size[0] + 2 * conv.padding[0] - conv.dilation[0] * 2 - 1) // \
@@ -33,6 +40,8 @@ def _inputs(conv, batch=2, size=(7, 9), seed=1):
         conv.stride[1] + 1
     offset = torch.rand(batch, conv.deform_groups * 18, h_out, w_out,
                         generator=gen) * 6 - 3
+    offset[:, 10:18] = torch.randint(-2, 3, offset[:, 10:18].shape,
+                                     generator=gen).float()
     offset[:, 0:4, :2] = 20.  # far outside (bottom/right)
     offset[:, 4:6, :, :2] = -20.  # far outside (top/left)
     offset[:, 6, 0, 0] = -0.5  # half a pixel outside, still interpolated
@@ -61,9 +70,52 @@ def test_forward_and_backward_equal_mmcv(kwargs, backend):
         dilation=ref.dilation, groups=ref.groups)
     assert (plain - outs[0]).abs().max() > 0.1
     torch.testing.assert_close(outs[1], outs[0], rtol=1e-5, atol=1e-5)
+    # Offsets at integer positions (channels 10-17) sample where bilinear
+    # interpolation has no derivative; the kernels return different
+    # one-sided ones there (test_offset_gradient_at_integer_positions), so
+    # the offset gradient is compared at the fractional taps only.
+    fractional = torch.ones(offset.shape[1], dtype=torch.bool)
+    fractional[10:18] = False
+    grads = [(gi, go[:, fractional], gw) for gi, go, gw in grads]
     for name, a, b in zip(('input', 'offset', 'weight'), grads[1], grads[0]):
         assert b.abs().max() > 0, name
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5, msg=name)
+
+
+@pytest.mark.parametrize('backend', ['mmcv', 'torchvision', 'grid_sample'])
+def test_offset_gradient_at_integer_positions(backend):
+    """Where the kernels differ: the offset gradient at an integer sampling
+    position, where bilinear interpolation is not differentiable. On the
+    image v(y, x) = 10 (y + 1)^2 + (x + 1)^2 (7 x 6), a 1x1 tap moved to
+    (2, 3) takes the derivative towards +y / +x in every backend
+    (v(3, 3) - v(2, 3) = 70, v(2, 4) - v(2, 3) = 9); at row -1 (outside,
+    value 0) mmcv returns 0 and torchvision / grid_sample the derivative
+    into the image (v(0, 3) = 26); at column 0 grid_sample's normalised
+    coordinates land a rounding error left of the pixel and give the
+    derivative from outside (v(2, 0) - 0 = 91), mmcv and torchvision the
+    one into the image (3). The values agree everywhere."""
+    conv = DeformConv2d(1, 1, 1, bias=False, backend=backend)
+    with torch.no_grad():
+        conv.weight.fill_(1.)
+    yy, xx = torch.meshgrid(
+        torch.arange(6.), torch.arange(7.), indexing='ij')
+    x = (10 * (yy + 1)**2 + (xx + 1)**2)[None, None]
+    expected = {  # (y, x) -> (value, d/dy, d/dx) per backend
+        (2., 3.): dict(mmcv=(106., 70., 9.), torchvision=(106., 70., 9.),
+                       grid_sample=(106., 70., 9.)),
+        (-1., 3.): dict(mmcv=(0., 0., 0.), torchvision=(0., 26., 0.),
+                        grid_sample=(0., 26., 0.)),
+        (2., 0.): dict(mmcv=(91., 70., 3.), torchvision=(91., 70., 3.),
+                       grid_sample=(91., 70., 91.)),
+    }
+    for (py, px), per_backend in expected.items():
+        offset = torch.zeros(1, 2, 6, 7)
+        offset[0, :, 0, 0] = torch.tensor([py, px])
+        offset.requires_grad_(True)
+        out = conv(x, offset)
+        out[0, 0, 0, 0].backward()
+        got = (out[0, 0, 0, 0].item(), *offset.grad[0, :, 0, 0].tolist())
+        assert got == pytest.approx(per_backend[backend], abs=1e-4), (py, px)
 
 
 def test_same_parameters_as_mmcv():
@@ -98,3 +150,151 @@ def test_every_path_is_float32_under_bfloat16_autocast(backend):
     assert out.dtype == torch.float32
     expected = ref(x.bfloat16().float(), offset.bfloat16().float())
     torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+
+
+
+# -- every backend (ONNX Runtime's DeformConv and the GridSample export
+# included) against a slow float64 reference: Dai et al. 2017, Eq. 2 with
+# mmcv's bilinear sampling (a position p reads pixel q with weight
+# max(0, 1 - |p_y - q_y|) * max(0, 1 - |p_x - q_x|); pixels outside the
+# image are 0).
+def _reference(conv, x, offset):
+    x, offset, weight = (t.detach().double().numpy()
+                         for t in (x, offset, conv.weight))
+    b, c, h, w = x.shape
+    c_out, c_per_group, kh, kw = weight.shape
+    h_out, w_out = offset.shape[-2:]
+    taps = kh * kw
+    per_deform_group = c // conv.deform_groups
+    oy = np.arange(h_out)[:, None] * conv.stride[0] - conv.padding[0]
+    ox = np.arange(w_out)[None, :] * conv.stride[1] - conv.padding[1]
+    columns = np.zeros((b, c, taps, h_out, w_out))
+    for ch in range(c):
+        dg = ch // per_deform_group
+        for k in range(taps):
+            py = oy + (k // kw) * conv.dilation[0] + \
+                offset[:, dg * 2 * taps + 2 * k]
+            px = ox + (k % kw) * conv.dilation[1] + \
+                offset[:, dg * 2 * taps + 2 * k + 1]
+            for qy in (np.floor(py), np.floor(py) + 1):
+                for qx in (np.floor(px), np.floor(px) + 1):
+                    wt = np.clip(1 - abs(py - qy), 0, None) * \
+                        np.clip(1 - abs(px - qx), 0, None)
+                    inside = (qy >= 0) & (qy < h) & (qx >= 0) & (qx < w)
+                    pix = x[np.arange(b)[:, None, None], ch,
+                            np.clip(qy, 0, h - 1).astype(int),
+                            np.clip(qx, 0, w - 1).astype(int)]
+                    columns[:, ch, k] += np.where(inside, wt * pix, 0)
+    out = np.zeros((b, c_out, h_out, w_out))
+    per_group_out = c_out // conv.groups
+    for o in range(c_out):
+        g = o // per_group_out
+        cols = columns[:, g * c_per_group:(g + 1) * c_per_group]
+        out[:, o] = np.einsum('ck,bckhw->bhw', weight[o].reshape(
+            c_per_group, taps), cols)
+    return torch.from_numpy(out).float()
+
+
+def _onnx_runtime(conv, x, offset, onnx_op):
+    """``conv`` exported alone (opset 19) and run by ONNX Runtime."""
+    import onnx
+    import onnxruntime as ort
+
+    class Net(torch.nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.conv = conv
+
+        def forward(self, x, offset):
+            return self.conv(x, offset)
+
+    conv.onnx_op = onnx_op
+    f = io.BytesIO()
+    torch.onnx.export(Net(), (x, offset), f, dynamo=False, opset_version=19,
+                      input_names=['x', 'offset'])
+    model = onnx.load_from_string(f.getvalue())
+    ops = {n.op_type for n in model.graph.node}
+    assert ('DeformConv' in ops) == (onnx_op == 'DeformConv'), ops
+    assert all(n.domain in ('', 'ai.onnx') for n in model.graph.node)
+    session = ort.InferenceSession(
+        f.getvalue(), providers=['CPUExecutionProvider'])
+    return torch.from_numpy(
+        session.run(None, dict(x=x.numpy(), offset=offset.numpy()))[0])
+
+
+BACKEND_RUNS = {
+    'mmcv': lambda conv, x, o: MMCVDeformConv2d.forward(conv, x, o),
+    'torchvision': lambda conv, x, o: _with_backend(conv, 'torchvision', x,
+                                                    o),
+    'grid_sample': lambda conv, x, o: _with_backend(conv, 'grid_sample', x,
+                                                    o),
+    'onnxruntime-DeformConv': lambda conv, x, o: _onnx_runtime(
+        conv, x, o, 'DeformConv'),
+    'onnxruntime-GridSample': lambda conv, x, o: _onnx_runtime(
+        conv, x, o, 'GridSample'),
+}
+
+
+def _with_backend(conv, backend, x, offset):
+    conv.backend = backend
+    with torch.no_grad():
+        return conv(x, offset)
+
+
+def _offsets(conv, x, kind, seed=3):
+    """Offsets of one kind for input ``x``:
+
+    - ``zero``: the deformable conv is a plain conv (padding taps read 0);
+    - ``integer``: every tap moved by -2..2 px, so each reads one pixel;
+    - ``border``: integer positions on and just past the image edge: taps
+      sent to row -1, row H, column -1 or column W (outside: 0), to the
+      bottom-left pixel, and half a pixel past the edge (y = -0.5: half of
+      row 0); the other taps moved by -1..1 px.
+    """
+    b, _, h, w = x.shape
+    h_out = (h + 2 * conv.padding[0] - conv.dilation[0] * 2 - 1) // \
+        conv.stride[0] + 1
+    w_out = (w + 2 * conv.padding[1] - conv.dilation[1] * 2 - 1) // \
+        conv.stride[1] + 1
+    shape = (b, conv.deform_groups * 18, h_out, w_out)
+    if kind == 'zero':
+        return torch.zeros(shape)
+    gen = torch.Generator().manual_seed(seed)
+    if kind == 'integer':
+        return torch.randint(-2, 3, shape, generator=gen).float()
+    # border: taps 0-4 of every output sent to absolute positions
+    oy = torch.arange(h_out).view(-1, 1) * conv.stride[0] - conv.padding[0]
+    ox = torch.arange(w_out).view(1, -1) * conv.stride[1] - conv.padding[1]
+    offset = torch.randint(-1, 2, shape, generator=gen).float()
+    targets = [(-1., w - 1.),  # row -1: outside, 0
+               (h - 1., 0.),  # bottom-left pixel
+               (-0.5, 1.),  # half of pixel (0, 1)
+               (0., float(w)),  # column W: outside, 0
+               (float(h), -1.)]  # outside, 0
+    for dg in range(conv.deform_groups):
+        for k, (ty, tx) in enumerate(targets):
+            ky, kx = divmod(k, 3)
+            offset[:, dg * 18 + 2 * k] = ty - oy - ky * conv.dilation[0]
+            offset[:, dg * 18 + 2 * k + 1] = tx - ox - kx * conv.dilation[1]
+    return offset
+
+
+@pytest.mark.parametrize('kind', ['zero', 'integer', 'border'])
+@pytest.mark.parametrize('kwargs', CASES)
+def test_backends_equal_slow_reference(kwargs, kind):
+    ref, conv = _pair(kwargs)
+    gen = torch.Generator().manual_seed(4)
+    x = torch.randn(2, conv.in_channels, 7, 9, generator=gen)
+    offset = _offsets(conv, x, kind)
+    expected = _reference(conv, x, offset)
+    if kind == 'zero':  # a plain convolution, padding taps reading zeros
+        plain = torch.nn.functional.conv2d(
+            x, conv.weight, stride=conv.stride, padding=conv.padding,
+            dilation=conv.dilation, groups=conv.groups)
+        torch.testing.assert_close(expected, plain, rtol=1e-5, atol=1e-5)
+    else:  # the offsets matter
+        assert (expected - _reference(conv, x, 0 * offset)).abs().max() > .1
+    for name, run in BACKEND_RUNS.items():
+        torch.testing.assert_close(
+            run(conv, x, offset), expected, rtol=1e-5, atol=1e-5, msg=name)

@@ -30,7 +30,15 @@ cpu_model = dict(
     head=dict(
         in_channels=120,
         num_heatmap_filters=8,
-        decoder=cpu_codec,
+        # the codec's sizes; the decoder's type and heatmap matching stay
+        # the full config's (on for SAMKR, off for DEKR)
+        decoder=dict(
+            input_size=cpu_codec['input_size'],
+            heatmap_size=cpu_codec['heatmap_size'],
+            sigma=cpu_codec['sigma'],
+            minimal_diagonal_length=cpu_codec['minimal_diagonal_length'],
+            generate_keypoint_heatmaps=True,
+            decode_max_instances=cpu_codec['decode_max_instances']),
         # the pretrained rescore net would be downloaded
         rescore_cfg=None,
         # the same function, ~5x faster than mmcv's CPU kernel (README)

@@ -1,0 +1,6 @@
+# CPU tier of SADI-Net with the stability switch of Eq. 4 -> hourglass: the
+# coupled default whose DLM terms send 0.1 of their gradient into the
+# hourglass (README "Coupling"), for the held-out comparison.
+_base_ = ['../sadinet_rfm-hourglass2-cpu-tier_1xb16-210e_lsp-128x128.py']
+
+model = dict(backbone=dict(feature_grad_scale=0.1))
