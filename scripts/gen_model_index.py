@@ -81,6 +81,12 @@ COLLECTIONS = {
         Title=None,
         URL=None,
         Architecture=['SimpleBaseline', 'held-out LSP reference']),
+    'mix':
+    dict(
+        Name='MixAndMatch',
+        Title=None,
+        URL=None,
+        Architecture=['MMPose modules combined with mmpose_attn modules']),
     'toy':
     dict(
         Name='Toy',
@@ -160,8 +166,8 @@ def describe(path: str, cache: dict, results: dict = {}) -> dict:
     ``Results`` that ``results`` (:func:`paper_results`) gives its path."""
     from mmengine.config import Config
 
-    from mmpose_attn.tools.analysis.config_utils import input_hw_of
     from mmpose_attn.tools.analysis.get_flops import get_flops
+    from mmpose_attn.tools.analysis.measure import input_hw_of
 
     cfg = Config.fromfile(osp.join(REPO, path))
     input_hw = tuple(input_hw_of(cfg))
@@ -271,6 +277,14 @@ def main(argv=None) -> int:
         os.makedirs(osp.dirname(cache_file), exist_ok=True)
         with open(cache_file, 'w') as f:
             json.dump(cache, f, indent=1, sort_keys=True)
+    # a renamed config would lose the paper's numbers: write nothing then
+    orphans = [
+        f'{path}: Results in a metafile for a config that is gone; move '
+        'them to the config that reproduces the row'
+        for path in sorted(set(results) - set(config_paths()))
+    ]
+    failed += orphans
+    write = not (args.check or orphans)
     files = render(models)
     changed = []
     for rel, text in files.items():
@@ -278,11 +292,11 @@ def main(argv=None) -> int:
         old = open(dst).read() if osp.isfile(dst) else None
         if old != text:
             changed.append(rel)
-            if not args.check:
+            if write:
                 with open(dst, 'w') as f:
                     f.write(text)
     n = sum(len(m) for m in models.values())
-    verb = 'would change' if args.check else 'wrote'
+    verb = 'wrote' if write else 'would change'
     print(f'{n} models in {len(models)} collections, '
           f'{time.time() - start:.0f} s; {verb}: '
           f'{", ".join(changed) or "nothing"}')

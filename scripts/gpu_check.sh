@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # One-shot GPU check (issue 14): AMP training speed of each paper's model
 # against its baseline, inference latency, and the deformable convolution on
-# the GPU against its CPU result. A markdown report on stdout; see
-# `python -m mmpose_attn.tools.analysis.gpu_check --help` for its options.
+# the GPU against its CPU result. A markdown report on stdout (and --out,
+# --json), written section by section as measured; the harness is
+# tools/gpu_check/ (not part of the installed package): see
+# `PYTHONPATH=tools python -m gpu_check --help` for its options.
 #
 #   bash scripts/gpu_check.sh [--wheels DIR] [--save-wheels DIR] [gpu_check options]
 #   bash scripts/gpu_check.sh --device cpu --iters 2   # CPU smoke run (the test suite's)
@@ -11,9 +13,10 @@
 # Checked first, before anything is installed: python has torch; with
 # --device cuda (the default) torch sees a CUDA GPU, else it stops with
 # status 2. Then, if mmengine 0.10.7, mmcv 2.1.0 with its compiled ops,
-# mmpose 1.3.2 or a numpy-2-safe xtcocotools do not import, they are
-# installed offline from DIR (default: .whl/ in the repo root, filled by
-# --download-wheels) into $GPU_CHECK_SITE (default /tmp/gpu_check_site),
+# mmpose 1.3.2, mmdet 3.3.0 (MMPose imports it) with its needs (pycocotools,
+# shapely, terminaltables, six) or a numpy-2-safe xtcocotools are missing,
+# they are installed offline from DIR (default: .whl/ in the repo root,
+# filled by --download-wheels) into $GPU_CHECK_SITE (default /tmp/gpu_check_site),
 # which goes first on PYTHONPATH; the python environment itself is not
 # touched. mmcv and xtcocotools come as sdists and are built there: mmcv's
 # ops for the CPU only (no nvcc needed; our deformable convolution runs
@@ -31,18 +34,20 @@ die() { echo "gpu_check: error: $*" >&2; exit 2; }
 say() { echo "[gpu_check] $*" >&2; }
 
 download_wheels() {
-  # Pure-python wheels for CPython 3.12 (the GPU machine's) and the two
-  # sdists built there. The GPU image already has torch, torchvision,
-  # numpy, scipy, opencv, matplotlib, pillow, pyyaml, rich, tqdm, cython.
+  # Wheels for CPython 3.12 (the GPU machine's) and the two sdists built
+  # there. The GPU image already has torch, torchvision, numpy, scipy,
+  # opencv, matplotlib, pillow, pyyaml, rich, tqdm, cython. The sdists are
+  # fetched without building their metadata (pip download would run mmcv's
+  # setup.py under the newest setuptools, which lacks pkg_resources).
   local dir=$1
   mkdir -p "$dir"
   "$PY" -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
     --implementation cp --platform manylinux_2_28_x86_64 \
     --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d "$dir" \
-    mmengine==0.10.7 mmpose==1.3.2 'setuptools<80' addict yapf platformdirs \
-    termcolor json_tricks munkres
-  "$PY" -m pip download --no-deps --no-binary=:all: -d "$dir" \
-    mmcv==2.1.0 xtcocotools==1.14.3
+    mmengine==0.10.7 mmpose==1.3.2 mmdet==3.3.0 'setuptools<80' addict yapf \
+    platformdirs termcolor json_tricks munkres pycocotools shapely \
+    terminaltables six
+  PYTHONPATH=tools "$PY" -m gpu_check.wheels "$dir" mmcv==2.1.0 xtcocotools==1.14.3
   say "wheels and sdists in $dir; carry it to the GPU machine (e.g. as .whl/)"
 }
 
@@ -69,14 +74,15 @@ elif [ "$DEVICE" != cpu ]; then
 fi
 
 SITE=${GPU_CHECK_SITE:-/tmp/gpu_check_site}
-export PYTHONPATH="$SITE:$PWD${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH="$SITE:$PWD:$PWD/tools${PYTHONPATH:+:$PYTHONPATH}"
 xtcoco_ok='from xtcocotools import mask; import numpy as np
 m = np.asfortranarray(np.ones((2, 2), np.uint8)); assert (mask.decode(mask.encode(m)) == m).all()'
 # cheap (no torch-heavy imports): versions from the metadata, mmcv's compiled
-# extension present, xtcocotools' mask round trip
+# extension, mmdet's needs and the harness present, xtcocotools' mask round trip
 deps_ok="from importlib.metadata import version; from importlib.util import find_spec
-assert [version(p) for p in ('mmengine', 'mmcv', 'mmpose')] == ['0.10.7', '2.1.0', '1.3.2']
-assert find_spec('mmcv._ext') and find_spec('mmpose_attn')
+assert [version(p) for p in ('mmengine', 'mmcv', 'mmpose', 'mmdet')] == ['0.10.7', '2.1.0', '1.3.2', '3.3.0']
+missing = [m for m in ('mmcv._ext', 'mmpose_attn', 'gpu_check', 'pycocotools', 'shapely', 'terminaltables', 'six') if not find_spec(m)]
+assert not missing, missing
 $xtcoco_ok"
 
 install_from_wheels() {
@@ -117,9 +123,9 @@ install_from_wheels() {
 }
 
 if "$PY" -c "$deps_ok" 2>/dev/null; then
-  say "mmengine 0.10.7, mmcv 2.1.0 (ops), mmpose 1.3.2, xtcocotools and mmpose_attn found"
+  say "mmengine 0.10.7, mmcv 2.1.0 (ops), mmpose 1.3.2, mmdet 3.3.0 and its needs, xtcocotools and mmpose_attn found"
 else
   install_from_wheels
   "$PY" -c "$deps_ok" || die "still cannot import the stack after installing from $WHEELS (see above)"
 fi
-exec "$PY" -m mmpose_attn.tools.analysis.gpu_check "${ARGS[@]}"
+exec "$PY" -m gpu_check "${ARGS[@]}"

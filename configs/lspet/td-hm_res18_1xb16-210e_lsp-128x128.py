@@ -7,7 +7,7 @@
 # schedule (210 epochs, x0.1 at 170 and 200) are kept.
 _base_ = [
     'mmpose::body_2d_keypoint/topdown_heatmap/mpii/td-hm_res50_8xb64-210e_mpii-256x256.py',  # noqa: E501
-    '../_base_/datasets/lsp.py'
+    '../_base_/datasets/lsp_mpii_combined.py'
 ]
 custom_imports = dict(imports=['mmpose_attn'], allow_failed_imports=False)
 runner_type = 'PoseAttnRunner'
@@ -50,27 +50,14 @@ val_pipeline = [
     dict(type='PackPoseInputs')
 ]
 
-# LSP (first 1000) + LSP-extended for training, the last 1000 LSP images for
-# testing (lsp2coco); compare_training --train-ann/--val-ann replaces both.
-lsp = dict(
-    type='LspDataset',
-    data_root='data/lsp/',
-    data_mode='topdown',
-    data_prefix=dict(img=''))
+# LSP (first 1000) + LSP-extended for training (no MPII), the last 1000 LSP
+# images for testing (lsp2coco); compare_training --train-ann/--val-ann
+# replaces both.
 train_dataloader = dict(
     batch_size=16,
-    dataset=dict(
-        _delete_=True,
-        ann_file='annotations/lsp_train.json',
-        pipeline=train_pipeline,
-        **lsp))
+    dataset=dict(_base_.dataset_lsp, _delete_=True, pipeline=train_pipeline))
 val_dataloader = dict(
-    dataset=dict(
-        _delete_=True,
-        ann_file='annotations/lsp_test.json',
-        test_mode=True,
-        pipeline=val_pipeline,
-        **lsp))
+    dataset=dict(_base_.lsp_test, _delete_=True, pipeline=val_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(_delete_=True, type='TorsoPCKAccuracy', thr=0.2)
+val_evaluator = dict(_base_.lsp_evaluator, _delete_=True)
 test_evaluator = val_evaluator

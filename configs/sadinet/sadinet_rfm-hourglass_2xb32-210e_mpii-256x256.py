@@ -9,25 +9,7 @@
 # One objective (Eq. 8): the gradients of L(H2) and of the likelihood reach
 # the DLM, the SFM and the RFM hourglass (README "Coupling"); the other
 # readings are sadinet-learned-target_* and the ablation sadinet-detached_*.
-_base_ = ['../_base_/default_runtime.py']
-
-train_cfg = dict(max_epochs=210, val_interval=10)
-optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-3))
-param_scheduler = [
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=210,
-        milestones=[170, 200],
-        gamma=0.1,
-        by_epoch=True)
-]
-# paper: two RTX 3090, batch size not given
-auto_scale_lr = dict(base_batch_size=64)
-default_hooks = dict(checkpoint=dict(save_best='PCK', rule='greater'))
-
-codec = dict(
-    type='MSRAHeatmap', input_size=(256, 256), heatmap_size=(64, 64), sigma=2)
+_base_ = ['./_base_/sadinet-recipe_mpii-256x256.py']
 
 model = dict(
     type='TopdownPoseEstimator',
@@ -38,14 +20,16 @@ model = dict(
         bgr_to_rgb=True),
     backbone=dict(
         type='RFMHourglassNet',
-        num_keypoints=16,
         num_stacks=8,
         dilation=2,
         se_ratio=16,
         level_channels=(64, 128, 256, 512),
         feature_grad_scale=1.0),
     head=dict(
+        # per-stack heatmap convs on (F_1..F_4, y_1..y_8): H_1 from y_8,
+        # the SFM on F_1..F_4
         type='DLMHead',
+        in_channels=256,
         out_channels=16,
         num_stacks=8,
         sfm=dict(
@@ -61,66 +45,5 @@ model = dict(
         rle_loss_weight=1e-3,
         chi='sigma',
         h2_mode='coupled',
-        decoder=codec),
+        decoder=_base_.codec),
     test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
-
-dataset_type = 'MpiiDataset'
-data_mode = 'topdown'
-data_root = 'data/mpii/'
-
-train_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
-    dict(type='RandomFlip', direction='horizontal', prob=0.5),
-    dict(
-        type='RandomBBoxTransform',
-        shift_prob=0,
-        scale_factor=(0.5, 1.5),
-        rotate_factor=80),
-    dict(type='TopdownAffine', input_size=codec['input_size']),
-    # MSRA heatmaps and their weights; the DLM takes mu_g of Eq. 4 from the
-    # packed transformed keypoints (MMPose's GenerateTarget cannot combine two
-    # encoders that both emit keypoint_weights).
-    dict(type='GenerateTarget', encoder=codec),
-    dict(type='PackPoseInputs', pack_transformed=True)
-]
-val_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
-    dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='PackPoseInputs')
-]
-
-train_dataloader = dict(
-    batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_mode=data_mode,
-        ann_file='annotations/mpii_train.json',
-        data_prefix=dict(img='images/'),
-        pipeline=train_pipeline,
-    ))
-val_dataloader = dict(
-    batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_mode=data_mode,
-        ann_file='annotations/mpii_val.json',
-        headbox_file=f'{data_root}annotations/mpii_gt_val.mat',
-        data_prefix=dict(img='images/'),
-        test_mode=True,
-        pipeline=val_pipeline,
-    ))
-test_dataloader = val_dataloader
-
-val_evaluator = dict(type='MpiiPCKAccuracy')
-test_evaluator = val_evaluator

@@ -6,6 +6,17 @@ codec = dict(_base_.codec, radius=9)
 
 model = dict(head=dict(decoder=codec))
 
-train_pipeline = _base_.train_pipeline
-train_pipeline[-2] = dict(type='GenerateTarget', encoder=codec)
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='RandomFlip', direction='horizontal'),
+    dict(
+        type='RandomBBoxTransform',
+        shift_prob=0,
+        scale_factor=(0.65, 1.35),
+        rotate_factor=45),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs')
+]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

@@ -2,7 +2,7 @@
 # joints, PCK@0.2 (torso-normalised; the paper reports elbows and wrists).
 _base_ = ['./spcnet_dilated-hourglass8-r2_4xb12-170e_mpii-256x256.py']
 
-model = dict(backbone=dict(num_keypoints=11), head=dict(out_channels=11))
+model = dict(head=dict(out_channels=11))
 
 data_root = 'data/flic/'
 train_dataloader = dict(

@@ -3,54 +3,17 @@
 # tested on the last 1000 LSP images with PCK@0.2 (torso-normalised).
 _base_ = [
     './spcnet_dilated-hourglass8-r2_4xb12-170e_mpii-256x256.py',
-    '../_base_/datasets/lsp.py'
+    '../_base_/datasets/lsp_mpii_combined.py'
 ]
 
-model = dict(backbone=dict(num_keypoints=14), head=dict(out_channels=14))
+model = dict(head=dict(out_channels=14))
 
-data_mode = 'topdown'
-dataset_lsp = dict(
-    type='LspDataset',
-    data_root='data/lsp/',
-    data_mode=data_mode,
-    ann_file='annotations/lsp_train.json',
-    data_prefix=dict(img=''),
-    pipeline=[])
-# MPII -> LSP joints: legs and arms one-to-one, MPII upper neck -> LSP neck,
-# head top -> head top; pelvis and thorax have no LSP counterpart.
-dataset_mpii = dict(
-    type='MpiiDataset',
-    data_root='data/mpii/',
-    data_mode=data_mode,
-    ann_file='annotations/mpii_train.json',
-    data_prefix=dict(img='images/'),
-    pipeline=[
-        dict(
-            type='KeypointConverter',
-            num_keypoints=14,
-            mapping=[(0, 0), (1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (10, 6),
-                     (11, 7), (12, 8), (13, 9), (14, 10), (15, 11), (8, 12),
-                     (9, 13)])
-    ])
 train_dataloader = dict(
     dataset=dict(
-        _delete_=True,
-        type='CombinedDataset',
-        metainfo={{_base_.dataset_info}},
-        datasets=[dataset_lsp, dataset_mpii],
-        pipeline={{_base_.train_pipeline}},
-        test_mode=False))
+        _base_.lsp_mpii_train, _delete_=True,
+        pipeline=_base_.train_pipeline))
 val_dataloader = dict(
-    dataset=dict(
-        _delete_=True,
-        type='LspDataset',
-        data_root='data/lsp/',
-        data_mode=data_mode,
-        ann_file='annotations/lsp_test.json',
-        data_prefix=dict(img=''),
-        test_mode=True,
-        pipeline={{_base_.val_pipeline}}))
+    dataset=dict(_base_.lsp_test, _delete_=True, pipeline=_base_.val_pipeline))
 test_dataloader = val_dataloader
-
-val_evaluator = dict(_delete_=True, type='TorsoPCKAccuracy', thr=0.2)
+val_evaluator = dict(_base_.lsp_evaluator, _delete_=True)
 test_evaluator = val_evaluator

@@ -1,8 +1,32 @@
 # Tiny baseline (2 stacks of Newell's hourglass, 32 channels, 64x64 input) on
-# the generated toy MPII-16 data: CPU smoke runs and tests.
-_base_ = ['./spcnet_dilated-hourglass2-tiny_1xb2-2e_toy-64x64.py']
+# the generated toy MPII-16 data, on the tiny SPCNet's recipe
+# (_base_/spcnet-recipe_toy-64x64.py): CPU smoke runs and tests.
+_base_ = ['./_base_/spcnet-recipe_toy-64x64.py']
 
 model = dict(
-    backbone=dict(num_downsamples=4, dilated_blocks=False, dilation=1),
-    neck=None,
-    head=dict(use_fused=False))
+    type='TopdownPoseEstimator',
+    data_preprocessor=dict(
+        type='PoseDataPreprocessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True),
+    backbone=dict(
+        type='DilatedHourglassNet',
+        num_stacks=2,
+        feat_channels=32,
+        stem_channels=(16, 32),
+        num_downsamples=4,
+        dilation=1,
+        dilated_blocks=False,
+        out_levels=False),
+    head=dict(
+        type='SPCNetHead',
+        in_channels=32,
+        out_channels=16,
+        num_stacks=2,
+        use_fused=False,
+        loss=dict(type='KeypointMSELoss', use_target_weight=True),
+        decoder=_base_.codec),
+    # toy figures' left/right limbs differ in colour: no flip (see
+    # ToyPoseDataset)
+    test_cfg=dict(flip_test=False, flip_mode='heatmap', shift_heatmap=True))

@@ -1,8 +1,30 @@
 # Baseline of Tables 1-4: Newell's 8-stack hourglass (4 downsamplings, plain
-# bottlenecks, last-stack heatmap), trained with SPCNet's settings.
-_base_ = ['./spcnet_dilated-hourglass8-r2_4xb12-170e_mpii-256x256.py']
+# bottlenecks, last-stack heatmap), trained and tested with SPCNet's recipe
+# (_base_/spcnet-recipe_mpii-256x256.py).
+_base_ = ['./_base_/spcnet-recipe_mpii-256x256.py']
 
 model = dict(
-    backbone=dict(num_downsamples=4, dilated_blocks=False, dilation=1),
-    neck=None,
-    head=dict(use_fused=False))
+    type='TopdownPoseEstimator',
+    data_preprocessor=dict(
+        type='PoseDataPreprocessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True),
+    backbone=dict(
+        type='DilatedHourglassNet',
+        num_stacks=8,
+        num_downsamples=4,
+        dilation=1,
+        dilated_blocks=False,
+        out_levels=False),
+    head=dict(
+        type='SPCNetHead',
+        in_channels=256,
+        out_channels=16,
+        num_stacks=8,
+        use_fused=False,
+        loss=dict(type='KeypointMSELoss', use_target_weight=True),
+        decoder=_base_.codec),
+    # one crop, no flip, as the SPCNet config (the flip and six-scale rows
+    # are the *_flip-test / *_ms6-flip-test configs)
+    test_cfg=dict(flip_test=False, flip_mode='heatmap', shift_heatmap=True))

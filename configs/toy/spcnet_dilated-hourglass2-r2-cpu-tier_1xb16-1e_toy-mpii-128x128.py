@@ -2,54 +2,39 @@
 # + SIM, 128x128, the paper's RMSProp at lr 1e-3) trained for one epoch of
 # 150 iterations on the rendered toy figures (ToyPoseDataset, no download),
 # evaluated with MMPose's PCKh. Its baseline: the td-hm_hourglass2 config.
-_base_ = [
-    '../spcnet/cpu_tier/spcnet_dilated-hourglass2-r2-cpu-tier_1xb16-170e_mpii-128x128.py'  # noqa: E501
-]
+_base_ = ['./_base_/spcnet-recipe_toy-mpii-128x128.py']
 
-train_cfg = dict(max_epochs=1, val_interval=1)
-param_scheduler = []
-default_hooks = dict(
-    logger=dict(interval=25),
-    checkpoint=dict(interval=1, max_keep_ckpts=1, save_best=None))
-
-# Left and right limbs differ by colour, so a flipped image is not a
-# flipped label (see ToyPoseDataset): no flip in training or testing.
-model = dict(test_cfg=dict(flip_test=False))
-train_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
-    dict(
-        type='RandomBBoxTransform',
-        shift_prob=0,
-        scale_factor=(0.75, 1.25),
-        rotate_factor=60),
-    dict(type='TopdownAffine', input_size=(128, 128)),
-    dict(type='GenerateTarget', encoder={{_base_.cpu_codec}}),
-    dict(type='PackPoseInputs')
-]
-
-data_root = '{{$MMPOSE_ATTN_CACHE:~/.cache/mmpose_attn}}/toy_mpii/'
-train_dataloader = dict(
-    num_workers=1,
-    dataset=dict(
-        _delete_=True,
-        type='ToyPoseDataset',
-        data_root=data_root,
-        split='train',
-        num_samples=2400,
-        seed=0,
-        img_size=128,
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    num_workers=1,
-    dataset=dict(
-        _delete_=True,
-        type='ToyPoseDataset',
-        data_root=data_root,
-        split='val',
-        num_samples=256,
-        seed=0,
-        img_size=128,
-        test_mode=True,
-        pipeline={{_base_.cpu_val_pipeline}}))
-test_dataloader = val_dataloader
+model = dict(
+    type='TopdownPoseEstimator',
+    data_preprocessor=dict(
+        type='PoseDataPreprocessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True),
+    backbone=dict(
+        type='DilatedHourglassNet',
+        num_stacks=2,
+        feat_channels=32,
+        stem_channels=(16, 32),
+        num_downsamples=2,
+        dilation=2,
+        dilated_blocks=True,
+        # the decoder features of every level and stack for the SIM
+        out_levels=True),
+    neck=dict(
+        type='SelectiveInformationModule',
+        in_channels=32,
+        num_stacks=2,
+        num_levels=4,
+        out_channels=32,
+        fusion='attention'),
+    head=dict(
+        type='SPCNetHead',
+        in_channels=32,
+        out_channels=16,
+        num_stacks=2,
+        use_fused=True,
+        loss=dict(type='KeypointMSELoss', use_target_weight=True),
+        decoder=_base_.codec),
+    # no flip (see ./_base_/spcnet-recipe_toy-mpii-128x128.py)
+    test_cfg=dict(flip_test=False, flip_mode='heatmap', shift_heatmap=True))

@@ -53,24 +53,19 @@ CROWD_AREA_FACTOR = 0.53
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config', help='bottom-up model config (DEKRHead or '
-                        'a subclass, with model.head.rescore_cfg)')
-    parser.add_argument('checkpoint', help='trained model checkpoint')
-    parser.add_argument(
-        '--work-dir', help='output folder (default: work_dirs/<config>)')
-    parser.add_argument('--epochs', type=int, default=20)
-    parser.add_argument('--lr', type=float, default=1e-3)
-    parser.add_argument('--batch-size', type=int, default=1024)
-    parser.add_argument(
-        '--max-images',
-        type=int,
+    add = parser.add_argument
+    add('config', help='bottom-up model config (DEKRHead or a subclass, '
+        'with model.head.rescore_cfg)')
+    add('checkpoint', help='trained model checkpoint')
+    add('--work-dir', help='output folder (default: work_dirs/<config>)')
+    add('--epochs', type=int, default=20)
+    add('--lr', type=float, default=1e-3)
+    add('--batch-size', type=int, default=1024)
+    add('--max-images', type=int,
         help='collect from the first N training images only')
-    parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
+    add('--device', default='cpu', help='e.g. cpu, cuda:0')
+    add('--seed', type=int, default=0)
+    add('--cfg-options', nargs='+', action=DictAction,
         help='override config settings, as in tools/train.py')
     add_force_argument(parser)
     return parser.parse_args(argv)
@@ -289,8 +284,7 @@ def main(argv=None):
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmpose'))
     work_dir = args.work_dir or osp.join(
-        'work_dirs',
-        osp.splitext(osp.basename(args.config))[0])
+        'work_dirs', osp.splitext(osp.basename(args.config))[0])
     data_file = check_output_path(
         osp.join(work_dir, 'rescore_data.npz'), args.force)
     out = str(check_output_path(
@@ -328,15 +322,10 @@ def main(argv=None):
     logger.info(f'rescore net MSE per epoch: '
                 f'{", ".join(f"{x:.4f}" for x in losses)} (predicting the '
                 f'mean OKS: {baseline:.4f})')
-    torch.save(
-        dict(
-            state_dict=net.state_dict(),
-            meta=dict(
-                config=args.config,
-                checkpoint=args.checkpoint,
-                num_poses=len(data['oks']),
-                epoch_losses=losses,
-                norm_indexes=list(rescore_cfg['norm_indexes']))), out)
+    meta = dict(config=args.config, checkpoint=args.checkpoint,
+                num_poses=len(data['oks']), epoch_losses=losses,
+                norm_indexes=list(rescore_cfg['norm_indexes']))
+    torch.save(dict(state_dict=net.state_dict(), meta=meta), out)
     logger.info(f'saved the rescore net to {out}; use it with '
                 f"model.head.rescore_cfg.init_cfg=dict(type='Pretrained', "
                 f"checkpoint='{out}')")

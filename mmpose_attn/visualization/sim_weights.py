@@ -53,8 +53,10 @@ def collect_sim_weights(model: nn.Module,
             'weights to show')
 
     def _capture(module, inputs, output):
-        sizes = [lv[0].shape[-1] for lv in inputs[0].levels]
-        return output.weights.detach(), sizes
+        # the SIM's output holds F only: recompute A from its input
+        levels, _ = module.split(inputs[0])
+        sizes = [lv[0].shape[-1] for lv in levels]
+        return module.level_weights(inputs[0]).detach(), sizes
 
     bboxes = None if bbox is None else np.asarray([bbox], np.float32)
     # Under flip test the neck runs twice; the first call is un-flipped.

@@ -8,8 +8,21 @@ import numpy as np
 import torch
 from mmengine.dataset import pseudo_collate
 from mmengine.evaluator import Evaluator
+from mmengine.optim import build_optim_wrapper
 
 from mmpose.registry import DATASETS
+
+
+def with_codec(pipeline, codec):
+    """A copy of ``pipeline`` whose crop and targets follow ``codec`` (e.g.
+    a small input size for a narrow test copy of a config)."""
+    pipeline = copy.deepcopy(pipeline)
+    for t in pipeline:
+        if t['type'] in ('TopdownAffine', 'PyramidTopdownAffine'):
+            t['input_size'] = codec['input_size']
+        elif t['type'] == 'GenerateTarget':
+            t['encoder'] = codec
+    return pipeline
 
 
 def mpii_samples_dataset(samples_root, pipeline, test_mode,
@@ -33,6 +46,25 @@ def mpii_samples_dataset(samples_root, pipeline, test_mode,
             datasets=[dict(mpii, pipeline=converter)],
             pipeline=pipeline,
             test_mode=test_mode))
+
+
+def checked_train_step(model, cfg, train_set):
+    """One ``model.train_step`` of the config's own optimizer on the first
+    two samples: a finite positive ``loss_kpt``, and every part of the model
+    (backbone, neck, head) updated. Returns the logs."""
+    model.train()
+    optim = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
+    before = copy.deepcopy(model.state_dict())
+    logs = model.train_step(pseudo_collate([train_set[0], train_set[1]]),
+                            optim)
+    assert torch.isfinite(logs['loss_kpt']) and logs['loss_kpt'] > 0
+    after = model.state_dict()
+    for part in ('backbone.', 'neck.', 'head.'):
+        if any(n.startswith(part) for n in after):
+            assert any(not torch.equal(v, after[n])
+                       for n, v in before.items()
+                       if n.startswith(part) and v.is_floating_point()), part
+    return logs
 
 
 def checked_test_step(model, test_set, num_keypoints):

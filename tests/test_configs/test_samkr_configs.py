@@ -286,7 +286,7 @@ def test_dekr_baseline_is_mmpose_dekr(config_root, name):
     """Everything but the head type equals MMPose's DEKR config; MMPose's
     DEKR (state dict of a tiny copy) loads strictly and gives the same
     outputs: bit-exact on mmcv's CPU kernel, to 1e-5 on torchvision's."""
-    from mmpose_attn.tools.analysis.config_utils import load_config
+    from mmpose_attn.tools.analysis.measure import load_config
     ours, stock = _load(config_root, name), load_config(BASELINES[name])
     assert ours.model.head.pop('type') == 'SAMKRHead'
     assert (ours.model.head.pop('num_displacement_filters_per_keypoint'),

@@ -10,13 +10,12 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
-from mmengine.optim import build_optim_wrapper
 
 from mmpose.registry import MODELS
 from mmpose_attn.datasets import FlicDataset
-from _topdown_steps import (checked_test_step, evaluate_with_config,
-                            mpii_samples_dataset)
+from _topdown_steps import (checked_test_step, checked_train_step,
+                            evaluate_with_config, mpii_samples_dataset,
+                            with_codec)
 
 SPCNET = 'spcnet_dilated-hourglass8-r2_4xb12-170e_mpii-256x256.py'
 BASELINE = 'td-hm_hourglass8_4xb12-170e_mpii-256x256.py'
@@ -109,10 +108,11 @@ def test_model_of_each_table_row(config_root, name):
     assert model.type == estimator
     bb = model.backbone
     assert (bb.type, bb.num_stacks, bb.num_downsamples, bb.dilated_blocks,
-            bb.dilation, bb.num_keypoints) == ('DilatedHourglassNet', 8,
-                                               down, dilated, rate, k)
+            bb.dilation) == ('DilatedHourglassNet', 8, down, dilated, rate)
     assert model.head.type == 'SPCNetHead' and model.head.out_channels == k
     assert model.head.use_fused == (fusion is not None)
+    # the decoder levels go into the tuple only for the SIM
+    assert bb.out_levels == (fusion is not None)
     if fusion is None:
         assert model.get('neck') is None
     else:
@@ -133,7 +133,9 @@ def test_model_of_each_table_row(config_root, name):
 
 def test_full_spcnet_shape_and_size(config_root):
     """256x256 -> 16 x 64 x 64 heatmaps; parameters = Newell's baseline + one
-    1x1 projection per dilated level + SIM + the SIM's heatmap conv."""
+    1x1 projection per dilated level + SIM + the SIM's heatmap conv; the
+    baseline is Newell's network less its 7 heatmap remaps (feature
+    feedback, README interpretation 9)."""
     spcnet = MODELS.build(_load(config_root, SPCNET).model).eval()
     baseline = MODELS.build(_load(config_root, BASELINE).model)
     with torch.no_grad():
@@ -149,7 +151,8 @@ def test_full_spcnet_shape_and_size(config_root):
         return sum(p.numel() for p in m.parameters())
 
     assert count(spcnet) - count(baseline) == projections + sim + final
-    assert count(baseline) == 25_434_112  # Newell's 8-stack hand count
+    # Newell's 8-stack hand count (25_434_112) less the heatmap remaps
+    assert count(baseline) == 25_434_112 - 7 * (k * f + f)
 
 
 def _tiny_model(cfg):
@@ -162,21 +165,11 @@ def _tiny_model(cfg):
     return model
 
 
-def _tiny_pipeline(pipeline):
-    pipeline = copy.deepcopy(pipeline)
-    for t in pipeline:
-        if t.type in ('TopdownAffine', 'PyramidTopdownAffine'):
-            t.input_size = TINY_CODEC['input_size']
-        elif t.type == 'GenerateTarget':
-            t.encoder = TINY_CODEC
-    return pipeline
-
-
 def _samples_dataset(cfg, loader, samples_root, num_keypoints):
     """The config's own pipeline on the real MPII samples, mapped to the
     config's joints (LSP: the config's own MPII -> LSP converter)."""
     test_mode = loader is cfg.test_dataloader
-    pipeline = _tiny_pipeline(loader.dataset.pipeline)
+    pipeline = with_codec(loader.dataset.pipeline, TINY_CODEC)
     if num_keypoints == 16:
         return mpii_samples_dataset(samples_root, pipeline, test_mode)
     if num_keypoints == 14:
@@ -193,22 +186,6 @@ def _samples_dataset(cfg, loader, samples_root, num_keypoints):
                                 metainfo)
 
 
-def _one_train_step(model, cfg, train_set):
-    """One step of the config's own optimizer; every part gets updated."""
-    model.train()
-    optim = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
-    before = copy.deepcopy(model.state_dict())
-    logs = model.train_step(pseudo_collate([train_set[0], train_set[1]]),
-                            optim)
-    assert torch.isfinite(logs['loss_kpt']) and logs['loss_kpt'] > 0
-    after = model.state_dict()
-    for part in ('backbone.', 'neck.', 'head.final_layer'):
-        if any(n.startswith(part) for n in after):
-            assert any(not torch.equal(v, after[n])
-                       for n, v in before.items()
-                       if n.startswith(part) and v.is_floating_point()), part
-
-
 @pytest.mark.parametrize('name', sorted(EXPECTED))
 def test_tiny_variant_train_and_test_step(config_root, samples_root, name):
     cfg = _load(config_root, name)
@@ -220,7 +197,7 @@ def test_tiny_variant_train_and_test_step(config_root, samples_root, name):
     model.dataset_meta = test_set.metainfo
     # the *flip-test configs train as their base config: test step only
     if not name.endswith('flip-test.py'):
-        _one_train_step(model, cfg, train_set)
+        checked_train_step(model, cfg, train_set)
 
     preds, batch = checked_test_step(model, test_set, k)
     if k != 16:  # LSP / FLIC: the config's own PCK@0.2 evaluator

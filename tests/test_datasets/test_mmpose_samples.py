@@ -11,12 +11,11 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from mmengine.config import Config
+from mmengine.hub import get_config
 from mmengine.registry import init_default_scope
 
 from mmpose.codecs.utils import get_heatmap_maximum
 from mmpose.registry import DATASETS, KEYPOINT_CODECS, METRICS
-from mmpose_attn.tools.analysis.config_utils import resolve_config_path
 
 SAMPLES = {
     'coco': dict(ann_file='coco/test_coco.json', img='coco/'),
@@ -84,7 +83,7 @@ def perfect_predictions(dataset):
 
 @pytest.mark.parametrize('config,which,metric_key', CONFIGS)
 def test_config_on_real_samples(config, which, metric_key, samples_root):
-    cfg = Config.fromfile(resolve_config_path(config))
+    cfg = get_config(config)
     init_default_scope('mmpose')
 
     test_cfg = point_at_samples(cfg.test_dataloader.dataset, samples_root,

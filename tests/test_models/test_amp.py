@@ -25,7 +25,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.optim.optimizer import amp_optimizer_wrapper
 
 from mmpose.registry import DATASETS
-from mmpose_attn.tools.analysis.config_utils import build_model
+from mmpose_attn.tools.analysis.measure import build_model, load_config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PAPERS = ('spcnet', 'sadinet', 'sghrnet', 'samkr')
@@ -45,7 +45,15 @@ LOSS_RTOL = 0.05
 # earlier stack's conv also receives the gradient that came back through
 # the next hourglass's BatchNorms, below; cosine 0.06 measured for stack 1
 # of the tiny Newell hourglass on one toy batch, 0.993 for stack 2).
-# Measured 0.963 (SADI-Net, whose head holds the SFM) to 0.9997. The
+# Measured 0.998 (SADI-Net, whose head holds the SFM) to 0.9997. Each
+# config runs on one batch of its own train batch size (8 for SADI-Net's
+# tiny config, 2 for the others): at batch 2 SADI-Net's head cosine is 0.90,
+# its SFM's parameters 0.24-0.40, and the same cosines (0.26-0.44) come from
+# rounding only the input image to bfloat16 in an otherwise float32 step, or
+# (0.24-0.39) with the SFM in float32 under autocast: no precision loss in
+# the SFM or DLM, but the BatchNorms over 2 values at the 1x1 innermost level
+# of the 64x64 hourglass, which F_1..F_4 carry into the SFM (at batch 8 the
+# SFM's cosines are 0.84-0.94, the flow's 1.000). The
 # backbones' are not compared: at batch 2 the tiny hourglasses' BatchNorms
 # normalise 2-32 values per channel at the innermost levels, where bfloat16
 # rounding of near-equal values turns gradient directions (whole model:
@@ -63,8 +71,9 @@ def _amp_wrapper(model, cfg, monkeypatch):
 
 
 def _batch(cfg, samples_root, tmp_path):
-    """Two samples of the config's own train dataset and pipeline (the
-    real COCO/CrowdPose samples, or rendered toy figures)."""
+    """One batch (the config's train batch size) of the config's own train
+    dataset and pipeline (the real COCO/CrowdPose samples, or rendered toy
+    figures)."""
     dataset = copy.deepcopy(cfg.train_dataloader.dataset)
     if dataset.type == 'ToyPoseDataset':
         dataset.data_root = str(tmp_path / 'toy')
@@ -74,7 +83,8 @@ def _batch(cfg, samples_root, tmp_path):
     random.seed(0)
     np.random.seed(0)
     data = DATASETS.build(dataset)
-    return pseudo_collate([data[0], data[1]])
+    return pseudo_collate(
+        [data[i] for i in range(cfg.train_dataloader.batch_size)])
 
 
 def _grads(model):
@@ -90,7 +100,9 @@ def test_one_amp_step_matches_float32(name, samples_root, tmp_path,
     cfg = Config.fromfile(osp.join(REPO, 'configs', name))
     batch = _batch(cfg, samples_root, tmp_path)
     torch.manual_seed(0)
-    model = build_model(cfg).train()
+    model = build_model(cfg)
+    model.init_weights()
+    model.train()
     reference = copy.deepcopy(model)
 
     data = reference.data_preprocessor(batch, training=True)
@@ -117,10 +129,6 @@ def test_one_amp_step_matches_float32(name, samples_root, tmp_path,
         loss32.item()), {k: (terms[k].item(), terms32[k].item())
                          for k in terms32}
     head = [n for n in grads if n.startswith('head.')]
-    if not head:
-        last = len(model.backbone.heatmap_layers) - 1
-        head = [n for n in grads
-                if n.startswith(f'backbone.heatmap_layers.{last}.')]
     flat = torch.cat([grads[n].flatten() for n in head])
     flat32 = torch.cat([grads32[n].flatten() for n in head])
     cosine = torch.nn.functional.cosine_similarity(flat, flat32, dim=0)
@@ -151,10 +159,10 @@ def test_mmpose_train_amp_flag_accepts_our_configs(monkeypatch):
     """`mim train mmpose_attn CONFIG --amp` (MMPose's tools/train.py)
     switches the main and tiny configs of every paper to AmpOptimWrapper
     with dynamic loss scaling (it rejects custom optimizer wrappers)."""
-    from mmpose_attn.tools.analysis.config_utils import resolve_config_path
-    from mmpose_attn.tools.analysis.gpu_check import PAIRS
+    sys.path.insert(0, osp.join(REPO, 'tools'))
+    from gpu_check.check import PAIRS
     train = _mmpose_train_script()
-    paths = [resolve_config_path(p.main) for p in PAIRS]
+    paths = [load_config(p.main).filename for p in PAIRS]
     paths += [osp.join(REPO, 'configs', name) for name in TINY]
     for path in sorted(set(paths)):
         name = osp.basename(path)

@@ -3,17 +3,17 @@ import math
 import pytest
 import torch
 from mmengine.analysis import get_model_complexity_info
+from mmengine.config import Config
 from torch import nn
 
-from mmpose_attn.tools.analysis import (drop_pretrained, input_hw_of,
-                                        load_config)
 from mmpose_attn.tools.analysis import benchmark as benchmark_module
 from mmpose_attn.tools.analysis import get_flops as get_flops_module
+from mmpose_attn.tools.analysis import measure
 from mmpose_attn.tools.analysis.benchmark import (benchmark,
                                                   synthetic_train_batch)
 from mmpose_attn.tools.analysis.get_flops import get_flops, model_complexity
-from mmpose_attn.tools.analysis.config_utils import (build_model,
-                                                     resolve_config_path)
+from mmpose_attn.tools.analysis.measure import (build_model, input_hw_of,
+                                                load_config)
 
 HRNET_BASELINE = ('mmpose::body_2d_keypoint/topdown_heatmap/coco/'
                   'td-hm_hrnet-w32_8xb64-210e_coco-256x192.py')
@@ -182,28 +182,16 @@ def test_get_flops_cli(configs, capsys):
     assert f"| {configs['topdown']} | 32x48 |" in out
 
 
-def test_mmpose_baseline_config_resolves():
-    path = resolve_config_path(HRNET_BASELINE)
-    assert path.endswith('td-hm_hrnet-w32_8xb64-210e_coco-256x192.py')
-    cfg = load_config(HRNET_BASELINE)
+def test_mmpose_baseline_config_loads_through_mmengine_hub():
+    cfg = load_config(HRNET_BASELINE, {'model.head.out_channels': 3})
+    assert cfg.filename.endswith('td-hm_hrnet-w32_8xb64-210e_coco-256x192.py')
     assert input_hw_of(cfg) == (256, 192)  # codec input_size is (w, h)
-    assert drop_pretrained(cfg.model) == 1
-    assert cfg.model.backbone.init_cfg is None
-
-
-def test_drop_pretrained_nested():
-    cfg = dict(
-        backbone=dict(init_cfg=[
-            dict(type='Kaiming', layer='Conv2d'),
-            dict(type='Pretrained', checkpoint='a.pth')
-        ], pretrained='b.pth'),
-        head=dict(sub=[dict(init_cfg=dict(type='Pretrained', prefix='x'))]))
-    assert drop_pretrained(cfg) == 3
-    assert cfg['backbone']['init_cfg'] == [
-        dict(type='Kaiming', layer='Conv2d')
-    ]
-    assert cfg['backbone']['pretrained'] is None
-    assert cfg['head']['sub'][0]['init_cfg'] is None
+    assert cfg.model.head.out_channels == 3
+    assert cfg.model.backbone.init_cfg.type == 'Pretrained'
+    # built offline: MMPose's init_model loads no weights, cfg unchanged
+    model = build_model(cfg)
+    assert not model.training
+    assert cfg.model.backbone.init_cfg.type == 'Pretrained'
 
 
 def test_config_errors_name_the_file(tmp_path):
@@ -211,9 +199,49 @@ def test_config_errors_name_the_file(tmp_path):
         load_config(str(tmp_path / 'missing_cfg.py'))
     with pytest.raises(FileNotFoundError, match='no_such/config.py'):
         load_config('mmpose::no_such/config.py')
-    cfg = load_config(dict(model=dict(type='TopdownPoseEstimator')))
+    cfg = Config(dict(model=dict(type='TopdownPoseEstimator')))
     with pytest.raises(ValueError, match='--input-shape'):
         input_hw_of(cfg)
+
+
+def test_input_size_is_the_decoders_then_the_codecs_then_the_pipelines():
+    def cfg(**kwargs):
+        return Config(dict(model=dict(head=dict()), **kwargs))
+
+    pipeline = dict(dataset=dict(pipeline=[dict(type='TopdownAffine',
+                                                input_size=(48, 64))]))
+    assert input_hw_of(cfg(val_dataloader=pipeline)) == (64, 48)
+    assert input_hw_of(cfg(codec=dict(input_size=32),
+                           val_dataloader=pipeline)) == (32, 32)
+    decoder = Config(dict(model=dict(head=dict(decoder=[
+        dict(type='A'), dict(input_size=(10, 20))])), codec=dict(
+            input_size=(1, 2))))
+    assert input_hw_of(decoder) == (20, 10)
+
+
+def test_time_interleaved_alternates_and_skips_warmup():
+    calls = []
+    times = measure.time_interleaved(
+        [lambda: calls.append('a'), lambda: calls.append('b')], iters=3,
+        warmup=2, on_round=lambda i, t: calls.append(i))
+    assert calls == ['a', 'b', 0, 'a', 'b', 1, 'a', 'b', 2, 'a', 'b', 3,
+                     'a', 'b', 4]
+    assert [len(t) for t in times] == [3, 3]
+    assert all(s >= 0 for t in times for s in t)
+    assert measure.median_iqr([4., 1., 2., 3., 100.]) == (3., 2.)
+
+
+def test_peak_memory_sees_an_allocation_and_not_what_was_there_before():
+    resident = torch.ones(64 * 2**20 // 4)  # 64 MiB held throughout
+    with measure.PeakMemory('cpu') as idle:
+        pass
+    with measure.PeakMemory('cpu') as peak:
+        block = torch.ones(128 * 2**20 // 4)  # 128 MiB, touched
+        del block
+    assert peak.method.startswith('VmHWM')
+    assert 120 * 2**20 < peak.bytes < 160 * 2**20
+    assert idle.bytes < 16 * 2**20
+    del resident
 
 
 def test_synthetic_train_batch(configs):

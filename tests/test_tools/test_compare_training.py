@@ -58,6 +58,22 @@ def test_overfit_refuses_bottom_up_configs():
         ct.overfit_config(Config.fromfile(SAMKR))
 
 
+def test_jobs_drop_every_pretrained_initialisation():
+    cfg = dict(
+        backbone=dict(init_cfg=[
+            dict(type='Kaiming', layer='Conv2d'),
+            dict(type='Pretrained', checkpoint='a.pth')
+        ], pretrained='b.pth'),
+        neck=dict(init_cfg=dict(type='Normal', std=0.01)),
+        head=dict(sub=[dict(init_cfg=dict(type='Pretrained', prefix='x'))]))
+    ct.drop_pretrained(cfg)
+    assert cfg == dict(
+        backbone=dict(init_cfg=[dict(type='Kaiming', layer='Conv2d')],
+                      pretrained=None),
+        neck=dict(init_cfg=dict(type='Normal', std=0.01)),
+        head=dict(sub=[dict(init_cfg=None)]))
+
+
 def test_summary_means_and_spreads_over_seeds():
     cfg = Config(dict(default_hooks=dict(checkpoint=dict(save_best='PCK'))))
     records = [
@@ -275,13 +291,12 @@ def test_lsp_reference_is_mmpose_simplebaseline_at_the_cpu_tier_size():
     on LSP's 14 joints, the held-out tables' common reference."""
     from mmpose.models.heads import HeatmapHead
     from mmpose.registry import MODELS
-    from mmpose_attn.tools.analysis.config_utils import drop_pretrained
     cfg = Config.fromfile(
         osp.join(CONFIG_ROOT, 'lspet',
                  'td-hm_res18_1xb16-210e_lsp-128x128.py'))
     assert cfg.train_dataloader.batch_size == 16
     assert cfg.val_evaluator == dict(type='TorsoPCKAccuracy', thr=0.2)
-    drop_pretrained(cfg.model)
+    ct.drop_pretrained(cfg.model)
     model = MODELS.build(cfg.model).eval()
     assert type(model.head) is HeatmapHead  # MMPose's own head
     heatmaps = model._forward(torch.zeros(1, 3, 128, 128))

@@ -15,7 +15,8 @@ CONFIG_ROOT = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs')
 # CPU-tier paper config -> (iterations, minimal PCK@0.2 gain)
 PAPER_MODELS = {
-    # measured 0.22 to 0.26 (0.05 with the loss zeroed: BN statistics)
+    # measured 0.72 (0.22 to 0.26 with Newell's heatmap feedback, before
+    # issue 23; 0.05 with the loss zeroed: BN statistics)
     'spcnet/cpu_tier/spcnet_dilated-hourglass2-r2-cpu-tier_1xb16-170e_mpii-128x128.py':  # noqa: E501
     (25, 0.15),
     # measured 0.72 to 0.78
@@ -52,7 +53,9 @@ def test_sadinet_cpu_tier_overfits_and_the_dlm_probe_lands_on_the_joints(
     away, at the image centre). Fails when the SFM or the DLM is removed or
     bypassed (no mu_hat, or one that does not learn the images)."""
     from mmengine.runner import Runner
-    iters, min_gain = 40, 0.12
+    # measured: PCK@0.2 0.025 -> 0.829, probe 1.07 px (seed 0; the heatmap
+    # convs with CPMHead's init; 0.05 -> 0.26 with PyTorch's default init)
+    iters, min_gain = 40, 0.4
     cfg = ct.overfit_config(Config.fromfile(osp.join(CONFIG_ROOT, SADINET)))
     runner = Runner.from_cfg(
         ct.job_config(cfg, iters, 0, str(tmp_path / 'work')))

@@ -117,6 +117,7 @@ def test_candidates_are_the_models_predictions_in_image_space(tiny):
     estimator's own predictions, same order."""
     model = tiny['model']
     dataset = tool._training_set(tiny['cfg'], max_images=2)
+    assert len(dataset) == 2  # else the loop below checks nothing
     nms = model.test_cfg['nms_dist_thr']
     model.test_cfg['nms_dist_thr'] = 0
     model.test_cfg['output_heatmaps'] = True

@@ -1,4 +1,5 @@
-"""Stacked (Dilated) Hourglass backbone of SPCNet (Xiao et al., ECAI 2020).
+# Copyright (c) mmpose_attn contributors. All rights reserved.
+"""Stacked (Dilated) Hourglass backbone of `SPCNet`_ (Xiao et al., ECAI 2020).
 
 One class builds both Newell's 8-stack hourglass (the paper's baseline) and
 SPCNet's stacked Dilated Hourglass Modules (DHM, Sec. 3.2, Fig. 2(a)):
@@ -11,6 +12,28 @@ SPCNet's stacked Dilated Hourglass Modules (DHM, Sec. 3.2, Fig. 2(a)):
   are dilated bottlenecks (Fig. 3(a)(b)): ``Bottleneck_b`` (1x1 projection
   shortcut) where Newell pools, ``Bottleneck_a`` (identity shortcut) after it.
 
+The backbone predicts nothing: as in MMPose's ``HourglassNet`` + ``CPMHead``,
+the per-stack heatmap convs live in the head (``SPCNetHead``, ``CPMHead``,
+``HeatmapHead``), and each stack feeds its features, not its heatmaps, into
+the next one through a 1x1 conv (``feat_remaps``; configs/spcnet/README.md,
+interpretation 9).
+
+Output of ``forward``, a plain tuple (MMPose's contract: what a neck or head
+needs is a position in it). With ``S = num_stacks`` and ``L = depth``:
+
+* ``out_levels=False`` (default): ``(y_1, ..., y_S)``, each stack's features
+  (hourglass -> units -> conv1x1-BN-ReLU), each ``(B, C, H/4, W/4)``. A stock
+  ``CPMHead(num_stages=S)`` reads all of them, a stock ``HeatmapHead`` the
+  last one.
+* ``out_levels=True``: ``(d_1_1, ..., d_1_S, d_2_1, ..., d_L_S, y_1, ...,
+  y_S)``: first the ``L * S`` decoder features, level-major (level ``l``,
+  stack ``s``, both 0-based, at position ``l * S + s``; levels innermost
+  first: 16, 16, 32, 64 px for the DHM at 256x256, 8, 16, 32, 64 px for
+  Newell's module), then the ``S`` stacks' features, i.e. ``out[-S:]``; the
+  last entry is still ``y_S``. The decoder features are what the Selective
+  Information Module collects (Sec. 3.3, "Information Collection"), e.g.
+  ``SelectiveInformationModule(num_stacks=S, num_levels=L)``.
+
 Extension points (used by subclasses such as SADI-Net's ``RFMHourglassNet``):
 
 * :meth:`DilatedHourglassNet.make_block` ``(in_channels, out_channels, kind)``
@@ -21,19 +44,15 @@ Extension points (used by subclasses such as SADI-Net's ``RFMHourglassNet``):
   first called.
 * :meth:`make_stem`, :meth:`make_hourglass`, :meth:`make_stack_output` build
   the pieces; each may be overridden independently.
-* ``forward`` returns a :class:`HourglassOutput` (a ``NamedTuple``, so it is
-  a plain tuple for MMPose's estimators and hooks):
+* :meth:`forward_stacks` runs the stem and the stacks and returns
+  ``(stack_feats, levels)`` as lists (``levels[s][l]``: level ``l`` of stack
+  ``s``, innermost first); :meth:`forward` only packs them into the tuple
+  above, so a subclass can pack its own.
 
-  - ``heatmaps``: per-stack heatmaps (intermediate supervision), each
-    ``(B, num_keypoints, H/4, W/4)``;
-  - ``levels``: decoder features per level, innermost first (16, 16, 32, 64
-    px for the DHM; 8, 16, 32, 64 px for Newell's module), each a tuple over
-    stacks of ``(B, feat_channels, h, w)`` tensors: what the Selective
-    Information Module collects (Sec. 3.3, "Information Collection");
-  - ``stack_feats``: per-stack features the heatmaps are predicted from.
+.. _`SPCNet`: https://arxiv.org/abs/2004.05834
 """
 import copy
-from typing import List, NamedTuple, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch.nn as nn
 from mmcv.cnn import build_norm_layer
@@ -42,13 +61,6 @@ from torch import Tensor
 
 from mmpose.models.backbones.base_backbone import BaseBackbone
 from mmpose.registry import MODELS
-
-
-class HourglassOutput(NamedTuple):
-    """Output of :class:`DilatedHourglassNet` (see the module docstring)."""
-    heatmaps: Tuple[Tensor, ...]
-    levels: Tuple[Tuple[Tensor, ...], ...]
-    stack_feats: Tuple[Tensor, ...]
 
 
 class Bottleneck(BaseModule):
@@ -60,10 +72,10 @@ class Bottleneck(BaseModule):
     Args:
         in_channels (int): Input channels.
         out_channels (int): Output channels ``C``.
-        dilation (int): Dilation ``R`` of the 3x3 conv (Eq. 1). Default: 1.
+        dilation (int): Dilation ``R`` of the 3x3 conv (Eq. 1). Defaults to 1.
         projection (bool, optional): 1x1 conv shortcut. ``None`` means only
-            when ``in_channels != out_channels`` (Newell). Default: None.
-        norm_cfg (dict): Norm layer config. Default: ``dict(type='BN')``.
+            when ``in_channels != out_channels`` (Newell). Defaults to None.
+        norm_cfg (dict): Norm layer config. Defaults to ``dict(type='BN')``.
     """
 
     def __init__(self,
@@ -192,42 +204,64 @@ class DilatedHourglassModule(BaseModule):
 
 @MODELS.register_module()
 class DilatedHourglassNet(BaseBackbone):
-    """Stacked hourglass with Dilated Hourglass Modules (SPCNet, Sec. 3.2).
+    """Stacked hourglass with Dilated Hourglass Modules (`SPCNet`_, Sec. 3.2).
 
     Defaults give SPCNet's backbone: 8 stacks, 2 downsamplings (64->32->16),
     two dilated levels at 16x16 with ``R=2``. Newell's baseline is
     ``num_downsamples=4, dilated_blocks=False``. Per stack (Newell):
-    ``hourglass -> num_blocks units -> conv1x1-BN-ReLU -> conv1x1 heatmap``;
-    the next stack's input adds 1x1-conv remaps of both the features and the
-    heatmaps.
+    ``hourglass -> num_blocks units -> conv1x1-BN-ReLU`` gives the stack's
+    features ``y_s``; the next stack's input is the previous input plus a 1x1
+    conv remap of ``y_s`` (Newell also adds a remap of the stack's heatmap;
+    here the heatmaps are the head's, see the module docstring).
+
+    Note:
+        - B: batch size; S: ``num_stacks``; L: ``depth`` (decoder levels)
+        - C: ``feat_channels``; [H, W]: input size (divisible by
+          ``4 * 2 ** num_downsamples``)
+
+        Input: images, (B, in_channels, H, W). Output: the tuple of the
+        module docstring: ``S`` tensors (B, C, H/4, W/4), or with
+        ``out_levels`` the ``L * S`` decoder features (B, C, h_l, w_l) first.
 
     Args:
-        num_keypoints (int): Heatmap channels of the intermediate predictions.
-        num_stacks (int): Stacked modules (paper: 8). Default: 8.
-        depth (int): Levels per module (Newell: 4). Default: 4.
+        num_stacks (int): Stacked modules (paper: 8). Defaults to 8.
+        depth (int): Levels per module (Newell: 4). Defaults to 4.
         num_downsamples (int): Pooled levels per module (DHM: 2; Newell: 4).
-            Default: 2.
-        dilation (int): ``R`` of Bottleneck_a/_b (Eq. 1, Table 1). Default: 2.
+            Defaults to 2.
+        dilation (int): ``R`` of Bottleneck_a/_b (Eq. 1, Table 1). Defaults
+            to 2.
         dilated_blocks (bool): Bottleneck_a/_b at non-pooled levels (DHM);
-            ``False`` for conventional bottlenecks everywhere. Default: True.
-        feat_channels (int): Hourglass width ``f`` (Newell: 256).
+            ``False`` for conventional bottlenecks everywhere. Defaults to
+            True.
+        feat_channels (int): Hourglass width ``f`` (Newell: 256). Defaults to
+            256.
         stem_channels (tuple[int, int]): Stem widths (Newell: 64, 128).
+            Defaults to ``(64, 128)``.
         num_blocks (int): Residual units per branch (Newell's nModules: 1).
-        in_channels (int): Image channels. Default: 3.
-        norm_cfg (dict): Norm layer config. Default: ``dict(type='BN')``.
-        init_cfg (dict, optional): Initialization config. Default: None
+            Defaults to 1.
+        out_levels (bool): Put the decoder features of every level and stack
+            before the stacks' features (for the Selective Information
+            Module). Defaults to False.
+        in_channels (int): Image channels. Defaults to 3.
+        norm_cfg (dict): Norm layer config. Defaults to ``dict(type='BN')``.
+        init_cfg (dict, optional): Initialization config. Defaults to None
             (PyTorch's default init, as Newell's PyTorch ports).
 
     Example:
         >>> import torch
-        >>> net = DilatedHourglassNet(16, num_stacks=2).eval()
+        >>> net = DilatedHourglassNet(num_stacks=2, out_levels=True)
         >>> out = net(torch.rand(1, 3, 256, 256))
-        >>> [tuple(lv[0].shape[-2:]) for lv in out.levels]
+        >>> len(out)  # 4 levels x 2 stacks, then 2 stack features
+        10
+        >>> [tuple(out[2 * level].shape[-2:]) for level in range(4)]
         [(16, 16), (16, 16), (32, 32), (64, 64)]
+        >>> tuple(out[-1].shape)
+        (1, 256, 64, 64)
+
+    .. _`SPCNet`: https://arxiv.org/abs/2004.05834
     """
 
     def __init__(self,
-                 num_keypoints: int,
                  num_stacks: int = 8,
                  depth: int = 4,
                  num_downsamples: int = 2,
@@ -236,6 +270,7 @@ class DilatedHourglassNet(BaseBackbone):
                  feat_channels: int = 256,
                  stem_channels: Tuple[int, int] = (64, 128),
                  num_blocks: int = 1,
+                 out_levels: bool = False,
                  in_channels: int = 3,
                  norm_cfg: dict = dict(type='BN'),
                  init_cfg: Optional[dict] = None):
@@ -247,7 +282,6 @@ class DilatedHourglassNet(BaseBackbone):
         if num_stacks < 1 or dilation < 1 or num_blocks < 1:
             raise ValueError(f'{type(self).__name__}: num_stacks, dilation '
                              'and num_blocks must be >= 1')
-        self.num_keypoints = num_keypoints
         self.num_stacks = num_stacks
         self.depth = depth
         self.num_downsamples = num_downsamples
@@ -256,6 +290,7 @@ class DilatedHourglassNet(BaseBackbone):
         self.feat_channels = feat_channels
         self.stem_channels = tuple(stem_channels)
         self.num_blocks = num_blocks
+        self.out_levels = out_levels
         self.in_channels = in_channels
         self.norm_cfg = copy.deepcopy(norm_cfg)
 
@@ -264,14 +299,8 @@ class DilatedHourglassNet(BaseBackbone):
             self.make_hourglass() for _ in range(num_stacks))
         self.stack_outputs = nn.ModuleList(
             self.make_stack_output() for _ in range(num_stacks))
-        self.heatmap_layers = nn.ModuleList(
-            nn.Conv2d(feat_channels, num_keypoints, 1)
-            for _ in range(num_stacks))
         self.feat_remaps = nn.ModuleList(
             nn.Conv2d(feat_channels, feat_channels, 1)
-            for _ in range(num_stacks - 1))
-        self.heatmap_remaps = nn.ModuleList(
-            nn.Conv2d(num_keypoints, feat_channels, 1)
             for _ in range(num_stacks - 1))
 
     def make_block(self, in_channels: int, out_channels: int,
@@ -318,20 +347,43 @@ class DilatedHourglassNet(BaseBackbone):
             nn.ReLU(inplace=True),
         )
 
-    def forward(self, x: Tensor) -> HourglassOutput:
+    def forward_stacks(self,
+                       x: Tensor) -> Tuple[List[Tensor], List[List[Tensor]]]:
+        """Run the stem and the stacks.
+
+        Args:
+            x (Tensor): Images, (B, in_channels, H, W).
+
+        Returns:
+            tuple:
+            - stack_feats (list[Tensor]): ``y_1..y_S``, each (B, C, H/4, W/4).
+            - levels (list[list[Tensor]]): ``levels[s][l]``, the decoder
+              feature of level ``l`` (innermost first) of stack ``s``.
+        """
         x = self.stem(x)
-        heatmaps, stack_feats, stack_levels = [], [], []
+        stack_feats, levels = [], []
         for i in range(self.num_stacks):
-            hg, levels = self.hourglasses[i](x)
-            feat = self.stack_outputs[i](hg)
-            heatmap = self.heatmap_layers[i](feat)
-            heatmaps.append(heatmap)
+            out, stack_levels = self.hourglasses[i](x)
+            feat = self.stack_outputs[i](out)
             stack_feats.append(feat)
-            stack_levels.append(levels)
+            levels.append(stack_levels)
             if i < self.num_stacks - 1:
-                x = x + self.feat_remaps[i](feat) + self.heatmap_remaps[i](
-                    heatmap)
-        return HourglassOutput(
-            heatmaps=tuple(heatmaps),
-            levels=tuple(zip(*stack_levels)),
-            stack_feats=tuple(stack_feats))
+                x = x + self.feat_remaps[i](feat)
+        return stack_feats, levels
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+        """Forward the stacks.
+
+        Args:
+            x (Tensor): Images, (B, in_channels, H, W).
+
+        Returns:
+            tuple[Tensor]: ``(y_1, ..., y_S)``; with ``out_levels`` the
+            ``L * S`` decoder features, level-major, before them (see the
+            module docstring).
+        """
+        stack_feats, levels = self.forward_stacks(x)
+        if not self.out_levels:
+            return tuple(stack_feats)
+        level_major = (feat for level in zip(*levels) for feat in level)
+        return (*level_major, *stack_feats)

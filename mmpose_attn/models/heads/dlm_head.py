@@ -1,7 +1,11 @@
-"""Distribution Learning Module of SADI-Net (Gao et al., arXiv 2311.05323,
-Sec. III-D and III-E, Eq. 4-8)."""
+# Copyright (c) mmpose_attn contributors. All rights reserved.
+"""Distribution Learning Module of `SADI-Net`_ (Gao et al., arXiv
+2311.05323, Sec. III-D and III-E, Eq. 4-8).
+
+.. _`SADI-Net`: https://arxiv.org/abs/2311.05323
+"""
 import math
-from typing import Optional, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -18,13 +22,18 @@ from ..utils import float32_under_autocast
 
 @MODELS.register_module()
 class DLMHead(CPMHead):
-    """Multi-stack heatmap head + Distribution Learning Module (DLM).
+    """Multi-stack heatmap head + Distribution Learning Module (DLM) of
+    `SADI-Net`_ (Sec. III-B to III-E, Eq. 4-8).
+
+    Heatmaps: one 1x1 conv per stack (``CPMHead``'s ``multi_final_layers``,
+    after optional deconvolutions) on the stacks' features; the last one is
+    H_1 (Sec. III-B), the one decoded at inference.
 
     Training (Sec. III-C to III-E):
 
-    1. The backbone's features F_1..F_N go through the Spatial Fusion Module
-       (``sfm``, built here so it runs only in training); its pooled output
-       is regressed by one linear layer to the keypoint location mu_hat and
+    1. The features F_1..F_N go through the Spatial Fusion Module (``sfm``,
+       built here so it runs only in training); its pooled output is
+       regressed by one linear layer to the keypoint location mu_hat and
        the scale logits of sigma_hat (as MMPose's :class:`RLEHead`), in
        coordinates normalised by the input size.
     2. MMPose's :class:`RLELoss` (its :class:`RealNVP` is the flow G_xi)
@@ -45,7 +54,7 @@ class DLMHead(CPMHead):
          ground-truth heatmap) with H_2 rendered from mu_hat and sigma_hat
          *with* their gradients, so L(H_2) trains the flow, the regression
          layer, the SFM and (through F_1..F_N, see
-         ``RFMHourglassNet.feature_grad_scale``) the hourglass;
+         ``RFMHourglassNet.feature_grad_scale``) the backbone;
        - ``'learned_target'`` (Fig. 1: the DLM makes "new supervised
          heatmaps"): MSE(H_1, H_2) with H_2 a target (no gradient), i.e.
          H_2 takes the place of the prior Gaussian for the chi share of
@@ -71,40 +80,82 @@ class DLMHead(CPMHead):
     the SFM and the flow run only in :meth:`loss` or when asked
     (:meth:`predict_distribution`).
 
+    Note:
+        - B: batch size; K: ``out_channels``; S: ``num_stacks``
+        - N: ``len(sfm['in_channels'])``, the levels F_1..F_N
+        - C: ``in_channels``; [h, w]: heatmap size
+
+        Input ``feats``, a plain tuple read by position: F_n =
+        ``feats[level_indices[n - 1]]`` (default: the first N entries) and
+        the features of stack s = ``feats[stack_indices[s - 1]]``
+        (B, C, h', w') (default: the last S entries, the last one giving
+        H_1). :class:`RFMHourglassNet` returns ``(F_1..F_N, y_1..y_S)``, so
+        the defaults read it; MMPose's ``ResNet(out_indices=(0, 1, 2, 3))``
+        gives F_1..F_4 and (with deconvolutions) H_1 from its last stage; on
+        ``HRNet(multiscale_output=True)`` H_1 comes from the first branch
+        (``stack_indices=(0, )``). Output of :meth:`forward`: S heatmaps
+        (B, K, h, w), H_1 last.
+
     Args:
+        in_channels (int): Channels of the stacks' features.
         out_channels (int): Number of keypoints K.
-        num_stacks (int): Stacks of the backbone (one heatmap each).
-        sfm (dict): Config of the :class:`SpatialFusionModule`.
-        loss (dict): Heatmap loss of every stack, H_1 and H_2. Default:
+        num_stacks (int): Stacks (one heatmap each). Defaults to 1.
+        sfm (dict): Config of the :class:`SpatialFusionModule`; its
+            ``in_channels`` are F_1..F_N's. Defaults to the paper's.
+        level_indices (Sequence[int], optional): Positions of F_1..F_N in
+            the input. Defaults to ``None``: ``0..N-1``.
+        stack_indices (Sequence[int], optional): Positions of the stacks'
+            features, H_1's last. Defaults to ``None``: the last S.
+        deconv_out_channels (Sequence[int], optional): Deconvolutions before
+            each heatmap conv, as :class:`CPMHead`'s (e.g. ``(256, 256,
+            256)`` on ResNet's stride-32 stage). Defaults to ``None``.
+        deconv_kernel_sizes (Sequence[int], optional): Their kernel sizes.
+            Defaults to ``None``.
+        loss (dict): Heatmap loss of every stack, H_1 and H_2. Defaults to
             ``KeypointMSELoss(use_target_weight=True)``.
-        dist_loss (dict): Config of the :class:`RLELoss` (Eq. 4). Default:
-            Gaussian Q, as the paper's Q.
+        dist_loss (dict): Config of the :class:`RLELoss` (Eq. 4). Defaults
+            to Gaussian Q, as the paper's Q.
         rle_loss_weight (float): Weight of the RLE NLL. Eq. 8 has no such
-            term; it trains mu_hat, sigma_hat and the flow (Eq. 4). Default:
-            1e-3, so that its gradient does not swamp the heatmap MSE
+            term; it trains mu_hat, sigma_hat and the flow (Eq. 4). Defaults
+            to 1e-3, so that its gradient does not swamp the heatmap MSE
             (O(1e-3)) in the shared backbone.
         chi (str | float): ``'sigma'`` or a constant in [0, 1] (Eq. 8).
-        h2_mode (str): What L(H_2) compares and trains: ``'coupled'``
-            (default), ``'learned_target'`` or ``'flow_only'`` (see above).
+            Defaults to ``'sigma'``.
+        h2_mode (str): What L(H_2) compares and trains: ``'coupled'``,
+            ``'learned_target'`` or ``'flow_only'`` (see above). Defaults to
+            ``'coupled'``.
         h2_min_sigma (float): Stability switch for Eq. 7 (``'coupled'``):
             lower bound, in heatmap pixels of H_1, on the sigma_hat H_2 is
             rendered with; below it H_2 is narrower than a pixel and its
             gradient on mu_hat is carried by one or two pixels. The
-            likelihood (Eq. 4) always sees sigma_hat unclamped. Default: 0
-            (off, the paper's numerics).
+            likelihood (Eq. 4) always sees sigma_hat unclamped. Defaults to
+            0 (off, the paper's numerics).
         init_sigma (float, optional): Initial sigma_hat (normalised by the
             input size). ``None``: the decoder's Gaussian sigma divided by
-            its heatmap width (2 / 64 for the MPII configs).
+            its heatmap width (2 / 64 for the MPII configs). Defaults to
+            ``None``.
         flow_grid_size (int): Samples per axis of the flow log-density grid.
+            Defaults to 64.
         flow_grid_range (float): Half-width of that grid (standardised
-            units); the flow density is taken as 0 outside it.
+            units); the flow density is taken as 0 outside it. Defaults to
+            6.0.
         decoder (dict, optional): Heatmap codec, e.g. ``MSRAHeatmap``.
+            Defaults to ``None``.
+        init_cfg (dict, optional): Initialization config. Defaults to
+            :attr:`default_init_cfg`.
+
+    .. _`SADI-Net`: https://arxiv.org/abs/2311.05323
     """
 
     def __init__(self,
+                 in_channels: int,
                  out_channels: int,
                  num_stacks: int = 1,
                  sfm: ConfigType = dict(type='SpatialFusionModule'),
+                 level_indices: Optional[Sequence[int]] = None,
+                 stack_indices: Optional[Sequence[int]] = None,
+                 deconv_out_channels: Optional[Sequence[int]] = None,
+                 deconv_kernel_sizes: Optional[Sequence[int]] = None,
                  loss: ConfigType = dict(
                      type='KeypointMSELoss', use_target_weight=True),
                  dist_loss: ConfigType = dict(
@@ -143,12 +194,19 @@ class DLMHead(CPMHead):
         if not 0.0 < init_sigma < 1.0:
             raise ValueError(
                 f'DLMHead: init_sigma must be in (0, 1), got {init_sigma}')
+        if stack_indices is None:
+            stack_indices = range(-num_stacks, 0)
+        if len(stack_indices) != num_stacks:
+            raise ValueError(
+                f'DLMHead: {len(stack_indices)} stack_indices for '
+                f'num_stacks={num_stacks}')
         super().__init__(
-            in_channels=out_channels,
+            in_channels=in_channels,
             out_channels=out_channels,
             num_stages=num_stacks,
-            deconv_out_channels=None,
-            final_layer=None,
+            deconv_out_channels=deconv_out_channels,
+            deconv_kernel_sizes=deconv_kernel_sizes,
+            final_layer=dict(kernel_size=1),
             loss=loss,
             decoder=decoder,
             init_cfg=init_cfg)
@@ -161,6 +219,14 @@ class DLMHead(CPMHead):
         self.flow_grid_size = flow_grid_size
         self.flow_grid_range = float(flow_grid_range)
         self.sfm = MODELS.build(sfm)
+        if level_indices is None:
+            level_indices = range(len(self.sfm.in_channels))
+        if len(level_indices) != len(self.sfm.in_channels):
+            raise ValueError(
+                f'DLMHead: {len(level_indices)} level_indices for an SFM '
+                f'over {len(self.sfm.in_channels)} levels')
+        self.level_indices = tuple(level_indices)
+        self.stack_indices = tuple(stack_indices)
         self.fc = nn.Linear(self.sfm.out_channels, out_channels * 4)
         self.dist_loss = MODELS.build(dist_loss)
         if not hasattr(self.dist_loss, 'flow_model'):
@@ -175,9 +241,17 @@ class DLMHead(CPMHead):
 
     @property
     def default_init_cfg(self):
-        # RLEHead's init for the regression layer; the SFM's ConvModules and
-        # the RealNVP keep their own init.
-        return [dict(type='Normal', std=0.01, bias=0, override=dict(name='fc'))]
+        # CPMHead's init for the heatmap layers (its BatchNorm init is
+        # PyTorch's default), RLEHead's for the regression layer; the SFM
+        # (which has no ConvTranspose2d) and the RealNVP keep their own.
+        return [
+            dict(type='Normal', layer='ConvTranspose2d', std=0.001),
+            dict(
+                type='Normal',
+                std=0.001,
+                override=dict(name='multi_final_layers')),
+            dict(type='Normal', std=0.01, bias=0, override=dict(name='fc')),
+        ]
 
     def init_weights(self):
         """RLEHead's init, then the biases put mu_hat at the image centre
@@ -194,26 +268,45 @@ class DLMHead(CPMHead):
     def flow(self) -> nn.Module:
         return self.dist_loss.flow_model
 
-    def forward(self, feats) -> list:
-        """Per-stack heatmaps of the backbone output; the last one is H_1."""
-        heatmaps = list(getattr(feats, 'heatmaps', ()))
-        if len(heatmaps) != self.num_stacks:
+    @staticmethod
+    def _select(feats: Sequence[Tensor], indices: Sequence[int],
+                what: str) -> List[Tensor]:
+        try:
+            return [feats[i] for i in indices]
+        except (IndexError, TypeError):
             raise ValueError(
-                f'{type(self).__name__}: expected {self.num_stacks} stack '
-                f'heatmaps in the backbone output, got {len(heatmaps)} '
-                f'(input type {type(feats).__name__})')
-        return heatmaps
+                f'DLMHead: {what} are expected at positions {list(indices)} '
+                f'of the input, which has {len(feats)} entries (see the '
+                'class Note: RFMHourglassNet with level_channels gives '
+                '(F_1..F_N, y_1..y_S))') from None
 
-    def forward_distribution(self, feats) -> Tuple[Tensor, Tensor]:
-        """SFM + regression: mu_hat (B, K, 2) and sigma logits (B, K, 2),
-        normalised by the input size."""
-        features = getattr(feats, 'features', None)
-        if not features:
-            raise ValueError(
-                f'{type(self).__name__}: the backbone output has no '
-                '`features` (F_1..F_N); use RFMHourglassNet with '
-                'level_channels')
-        x = self.sfm(features)[-1]
+    def forward(self, feats: Sequence[Tensor]) -> List[Tensor]:
+        """Per-stack heatmaps.
+
+        Args:
+            feats (Sequence[Tensor]): The backbone's output (see the class
+                Note); the stacks' features are read at ``stack_indices``.
+
+        Returns:
+            list[Tensor]: S heatmaps (B, K, h, w), H_1 last.
+        """
+        return super().forward(
+            self._select(feats, self.stack_indices, "the stacks' features"))
+
+    def forward_distribution(self,
+                             feats: Sequence[Tensor]) -> Tuple[Tensor, Tensor]:
+        """SFM + regression.
+
+        Args:
+            feats (Sequence[Tensor]): The backbone's output; F_1..F_N are
+                read at ``level_indices``.
+
+        Returns:
+            tuple[Tensor, Tensor]: mu_hat (B, K, 2) and the sigma logits
+            (B, K, 2), normalised by the input size.
+        """
+        x = self.sfm(self._select(feats, self.level_indices,
+                                  'F_1..F_N'))[-1]
         x = self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
         x = x.view(x.shape[0], -1, 4)
         return x[..., :2], x[..., 2:]
@@ -310,9 +403,18 @@ class DLMHead(CPMHead):
             return sigma.detach().mean(-1).clamp(0.0, 1.0)
         return sigma.new_full(sigma.shape[:2], float(self.chi))
 
-    def predict_distribution(self, feats) -> Tuple[Tensor, Tensor, Tensor]:
-        """mu_hat, sigma_hat (B, K, 2, normalised) and H_2 (B, K, H, W) for
-        one (non-TTA) backbone output; for analysis and visualisation."""
+    def predict_distribution(self, feats: Sequence[Tensor]
+                             ) -> Tuple[Tensor, Tensor, Tensor]:
+        """The DLM's reading of one (non-TTA) backbone output, for analysis
+        and visualisation.
+
+        Args:
+            feats (Sequence[Tensor]): The backbone's output (class Note).
+
+        Returns:
+            tuple[Tensor, Tensor, Tensor]: mu_hat and sigma_hat (B, K, 2,
+            normalised by the input size) and H_2 (B, K, h, w).
+        """
         h1 = self.forward(feats)[-1]
         mu, sigma_logit = self.forward_distribution(feats)
         sigma = sigma_logit.sigmoid()
@@ -342,9 +444,24 @@ class DLMHead(CPMHead):
         return kpts / size, weights * inside
 
     def loss(self,
-             feats,
+             feats: Sequence[Tensor],
              batch_data_samples: OptSampleList,
              train_cfg: OptConfigType = {}) -> dict:
+        """Eq. 8's heatmap terms and the RLE NLL (see the class docstring).
+
+        Args:
+            feats (Sequence[Tensor]): The backbone's output (class Note).
+            batch_data_samples (list[PoseDataSample]): With
+                ``gt_fields.heatmaps`` (K, h, w),
+                ``gt_instance_labels.keypoint_weights`` (1, K) and
+                ``gt_instances.transformed_keypoints`` (1, K, 2).
+            train_cfg (dict): Unused. Defaults to ``{}``.
+
+        Returns:
+            dict: ``loss_kpt`` (the stacks' MSE, H_1's weighted by
+            1 - chi), ``loss_dlm`` (chi * L(H_2)), ``loss_rle`` (weighted
+            NLL), ``acc_pose`` (of H_1) and ``chi`` (its mean, a log value).
+        """
         heatmaps = self.forward(feats)
         h1 = heatmaps[-1]
         gt_heatmaps = torch.stack(

@@ -16,10 +16,24 @@ from ..utils.deform_conv import DeformConv2d
 
 
 class AdaptiveActivationBlock(dekr_head.AdaptiveActivationBlock):
-    """DEKR's adaptive activation block (SAMKR's adaptive convolution ``AW``,
-    Eq. 7-8) whose deformable convolution is :class:`DeformConv2d`: the same
-    parameters as MMPose's block, runnable on devices mmcv's ops were not
-    compiled for.
+    """DEKR's adaptive activation block (the adaptive convolution ``AW`` of
+    `SAMKR`_, Sec. III-B, Eq. 7-8) whose deformable convolution is
+    :class:`DeformConv2d`: the same parameters as MMPose's block, runnable on
+    devices mmcv's ops were not compiled for.
+
+    Note:
+        - batch size: B
+        - keypoint branches (``groups``): k
+        - feature map size: [H, W]
+
+        Input: the branches' features F^i side by side, (B, in_channels, H,
+        W). Eq. 7: a grouped 3x3 conv predicts, per branch and pixel, an
+        affine transform minus the identity, [M - I | t] (2x3); times the
+        regular 3x3 grid G_t in homogeneous coordinates it gives the nine
+        taps' offsets M G_t + t - G_t, (B, 18k, H, W) (``[y0, x0, y1, x1,
+        ...]`` per branch). Eq. 8: the grouped deformable conv reads F^i at
+        those taps, then BN, the residual and ReLU. Output: the activated
+        features f^i, (B, out_channels, H, W).
 
     Args:
         in_channels (int): Input channels.
@@ -28,6 +42,8 @@ class AdaptiveActivationBlock(dekr_head.AdaptiveActivationBlock):
         deform_conv_backend (str): ``backend`` of :class:`DeformConv2d`.
             Defaults to ``'auto'``.
         **kwargs: ``norm_cfg``, ``act_cfg``, ``init_cfg`` of MMPose's block.
+
+    .. _`SAMKR`: https://doi.org/10.1109/IJCNN55064.2022.9891995
     """
 
     def __init__(self,
@@ -50,9 +66,9 @@ class AdaptiveActivationBlock(dekr_head.AdaptiveActivationBlock):
 
 @MODELS.register_module()
 class SAMKRHead(dekr_head.DEKRHead):
-    """Subspace Attention Module Keypoint Regression head of `SAMKR: Bottom-up
-    Keypoint Regression Pose Estimation Method Based On Subspace Attention
-    Module` (Chen et al., IJCNN 2022).
+    """Subspace Attention Module Keypoint Regression head of `SAMKR`_
+    (`SAMKR: Bottom-up Keypoint Regression Pose Estimation Method Based On
+    Subspace Attention Module`, Chen et al., IJCNN 2022).
 
     MMPose's :class:`DEKRHead` (heatmap + center-heatmap branch, losses,
     flip test, decoding, rescoring are all DEKR's) whose displacement branch
@@ -71,6 +87,26 @@ class SAMKRHead(dekr_head.DEKRHead):
     With ``attention_cfg=None``, ``num_displacement_filters_per_keypoint=15``
     and ``num_adaptive_blocks=2`` it is :class:`DEKRHead` (same state dict;
     bit-identical outputs on mmcv's kernel).
+
+    Note:
+        - batch size: B
+        - keypoint number: K (``k`` in the paper)
+        - channels per keypoint branch: c; subspaces per branch: g; channels
+          per subspace: s = c / g (``m = k*c``, Sec. III-C)
+        - feature map size: [H, W]
+
+        :meth:`forward` (DEKR's) takes the backbone features (``feats``, as
+        selected by ``input_transform``: (B, in_channels, H, W)) and returns
+
+        - heatmaps: (B, K + 1, H, W), the keypoint heatmaps and the center
+          heatmap last (Sec. III-A "Heatmap");
+        - displacements: (B, 2K, H, W), an (x, y) offset per keypoint and
+          pixel (Eq. 6).
+
+        Inside the displacement branch: F (B, K*c, H, W) after the 1x1 conv
+        (Eq. 1), f (B, K*c, H, W) after the adaptive convolution (Eq. 2,
+        7-8), O (B, K*c, H, W) after the subspace attention (Eq. 3-5, 9),
+        then the grouped 1x1 conv to (B, 2K, H, W) (Eq. 6).
 
     Args:
         in_channels (int | Sequence[int]): Input channels (``480`` for the
@@ -96,6 +132,8 @@ class SAMKRHead(dekr_head.DEKRHead):
             ``displacement_loss``, ``decoder``, ``init_cfg``,
             ``rescore_cfg``: rescoring runs only with weights, see
             :meth:`_setup_rescore_net`).
+
+    .. _`SAMKR`: https://doi.org/10.1109/IJCNN55064.2022.9891995
     """
 
     def __init__(self,
@@ -199,8 +237,10 @@ class SAMKRHead(dekr_head.DEKRHead):
     def _make_displacement_conv_layers(self, in_channels: int,
                                        out_channels: int, num_filters: int,
                                        groups: int) -> Sequential:
-        """Displacement branch of Fig. 1: 1x1 conv, adaptive convolution,
-        subspace attention, grouped 1x1 conv to offsets."""
+        """Displacement branch of Fig. 1: 1x1 conv (Eq. 1), adaptive
+        convolution (Eq. 2, 7-8), subspace attention (Eq. 3-5, 9), grouped
+        1x1 conv to offsets (Eq. 6); (B, in_channels, H, W) ->
+        (B, out_channels, H, W) through ``num_filters`` channels."""
         groups = groups if self.disentangled else 1
         layers = [
             ConvModule(

@@ -38,6 +38,17 @@ class SGHeatmapHead(HeatmapHead):
     ``log(sigmoid)``) with ``loss_weight = lambda = 0.002``. The losses run
     in float32 under autocast (mixed-precision training).
 
+    Note:
+        - B: batch size; K: ``out_channels``; S: number of maps (4)
+        - C: ``in_channels``; [H, W]: heatmap size, a quarter of the input
+
+        Input ``feats``, a plain tuple read by position: for :meth:`loss`,
+        ``feats[0]`` the map logits (B, S, H, W) and ``feats[1:]`` HRNet's
+        features, the last (B, C, H, W) (:class:`SGHRNet` with
+        ``with_seg_logits=True``); :meth:`forward` and :meth:`predict` read
+        ``feats[-1]`` only. Output of :meth:`forward`: heatmaps
+        (B, K, H, W).
+
     Args:
         in_channels (int | Sequence[int]): Channels of the final features.
         out_channels (int): Number of keypoints.

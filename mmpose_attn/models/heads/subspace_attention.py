@@ -19,7 +19,8 @@ def _spatial_softmax(logits: Tensor) -> Tensor:
 
 @MODELS.register_module()
 class SubspaceAttention(BaseModule):
-    """Subspace Attention Module (SAM) of SAMKR, Sec. III-B, Eq. (3)-(5), (9).
+    """Subspace Attention Module (SAM) of `SAMKR`_, Sec. III-B, Eq. (3)-(5),
+    (9), after `ULSAM`_ (Saini et al., WACV 2020).
 
     The input holds ``num_branches`` keypoint regression branches side by side
     (Eq. 1), each of ``channels / num_branches`` channels; every branch is cut
@@ -43,6 +44,19 @@ class SubspaceAttention(BaseModule):
     Channel ``c`` belongs to branch ``c // (channels / num_branches)`` and to
     subspace ``c // s`` in the flat order, i.e. ``Chunk`` in Eq. (1) and (3).
 
+    Note:
+        - batch size: B
+        - branches: k (``num_branches``); subspaces per branch: g
+          (``num_subspaces``); channels per subspace: s
+          (``subspace_channels``), so ``channels = k * g * s`` (m = k*c,
+          c = g*s, Sec. III-C)
+        - feature map size: [H, W]
+
+        Input f: (B, channels, H, W). Attention maps
+        (:meth:`attention_maps`): (B, k, g, H, W), each summing to 1 over
+        its H*W positions. Output O: (B, channels, H, W), every channel in
+        its input slot.
+
     Args:
         channels (int): Total input channels ``k*c`` (``m`` in the paper).
         num_subspaces (int): Subspaces per branch, ``g`` in the paper.
@@ -55,6 +69,9 @@ class SubspaceAttention(BaseModule):
         act_cfg (dict, optional): Activation after each norm (ReLU in ULSAM's
             reference implementation). Defaults to ``dict(type='ReLU')``.
         init_cfg (dict, optional): Initialization config. Defaults to None.
+
+    .. _`SAMKR`: https://doi.org/10.1109/IJCNN55064.2022.9891995
+    .. _`ULSAM`: https://arxiv.org/abs/2006.15102
     """
 
     def __init__(self,
@@ -109,7 +126,7 @@ class SubspaceAttention(BaseModule):
         return attn.view(B, self.num_branches, self.num_subspaces, H, W)
 
     def forward(self, x: Tensor) -> Tensor:
-        """Apply Eq. (9) to every subspace.
+        """Apply Eq. (9) to every subspace: O = f * (1 + A).
 
         Args:
             x (Tensor): Features in shape (B, channels, H, W).

@@ -1,6 +1,10 @@
-"""Selective Information Module of SPCNet (Xiao et al., ECAI 2020, Sec. 3.3).
+# Copyright (c) mmpose_attn contributors. All rights reserved.
+"""Selective Information Module of `SPCNet`_ (Xiao et al., ECAI 2020,
+Sec. 3.3).
+
+.. _`SPCNet`: https://arxiv.org/abs/2004.05834
 """
-from typing import NamedTuple, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -11,19 +15,6 @@ from torch import Tensor
 
 from mmpose.registry import MODELS
 from ..utils import float32_under_autocast
-
-
-class SIMOutput(NamedTuple):
-    """Output of :class:`SelectiveInformationModule`.
-
-    ``heatmaps``: the backbone's per-stack heatmaps, passed through for the
-    intermediate supervision; ``fused``: ``F`` of Eq. 4, ``(B, C, H, W)``;
-    ``weights``: ``A_1..A_4`` of Eq. 2 stacked as ``(B, L, H, W)`` (``None``
-    for the ``'sum'``/``'concat'`` ablations).
-    """
-    heatmaps: Tuple[Tensor, ...]
-    fused: Tensor
-    weights: Optional[Tensor]
 
 
 @float32_under_autocast
@@ -40,12 +31,12 @@ def selection_weights(logits: Tensor) -> Tensor:
 
 @MODELS.register_module()
 class SelectiveInformationModule(BaseModule):
-    """Selective Information Module (SIM, Sec. 3.3, Fig. 4).
+    """Selective Information Module (SIM) of `SPCNet`_, Sec. 3.3, Fig. 4.
 
-    Information Collection (IC): for every decoder level, the same-level
-    features of all stacks are concatenated (``num_stacks * in_channels``,
-    2048 in the paper), reduced by conv1x1-BN-ReLU to ``out_channels`` (256)
-    and upsampled to the finest level's size (64x64): ``X_1..X_L``.
+    Information Collection (IC): for every level, the same-level features of
+    all stacks are concatenated (``num_stacks * in_channels``, 2048 in the
+    paper), reduced by conv1x1-BN-ReLU to ``out_channels`` (256) and
+    upsampled to the largest level's size (64x64): ``X_1..X_L``.
 
     Information Distribution (ID, ``fusion='attention'``): ``M`` = conv1x1
     (``sum_n X_n``) with ``L`` channels, ``A = softmax_n(M)`` per pixel
@@ -55,25 +46,63 @@ class SelectiveInformationModule(BaseModule):
     ``fusion='concat'`` gives ``F = conv1x1(concat(X_1..X_L))`` back to
     ``out_channels``.
 
-    Input: the backbone's :class:`HourglassOutput` (anything with
-    ``heatmaps`` and ``levels``, ``levels[l][s]`` the level-``l`` decoder
-    feature of stack ``s``, innermost level first). Output: :class:`SIMOutput`.
+    Any backbone whose output starts with the level features works: SPCNet's
+    ``DilatedHourglassNet(out_levels=True)`` (``num_stacks`` stacks, levels
+    innermost first), or e.g. MMPose's ``ResNet(out_indices=(0, 1, 2, 3))``
+    or ``HRNet`` with ``multiscale_output`` (one "stack", ``num_stacks=1``,
+    per-level ``in_channels``, finest level first).
+
+    Note:
+        - B: batch size; S: ``num_stacks``; L: ``num_levels``
+        - C_l: channels of level ``l`` (``in_channels``); C:
+          ``out_channels``
+        - [h_l, w_l]: size of level ``l``; [H, W]: the largest of them
+
+        Input ``feats`` (tuple): its first ``L * S`` entries are the level
+        features, level-major: ``feats[l * S + s]`` is level ``l`` of stack
+        ``s`` (0-based), (B, C_l, h_l, w_l). The entries after them are
+        passed through (``DilatedHourglassNet``: the S stacks' features,
+        which ``SPCNetHead`` supervises).
+
+        Output (tuple): ``(*feats[L * S:], F)``, ``F`` (Eq. 4) last, (B, C,
+        H, W), where ``SPCNetHead`` and a stock ``HeatmapHead`` read it. The
+        weights ``A`` are not in the output: :meth:`level_weights` computes
+        them (the SIM pictures, ``mmpose_attn.visualization.sim_weights``).
 
     Args:
-        in_channels (int): Channels of each decoder feature (256).
-        num_stacks (int): Stacks whose features are concatenated (8).
-        num_levels (int): Decoder levels ``L`` (4: 16, 16, 32, 64 px).
-        out_channels (int): Channels of ``X_n`` and ``F`` (256).
+        in_channels (int | Sequence[int]): Channels of each level's features
+            (256), or one number per level. Defaults to 256.
+        num_stacks (int): Stacks whose same-level features are concatenated
+            (8). Defaults to 8.
+        num_levels (int): Levels ``L`` (4: 16, 16, 32, 64 px). Defaults to 4.
+        out_channels (int): Channels of ``X_n`` and ``F`` (256). Defaults to
+            256.
         fusion (str): ``'attention'`` (SIM), ``'sum'`` or ``'concat'``.
-        upsample_mode (str): Interpolation of ``X_n`` to the finest size;
-            ``'nearest'`` as the hourglass decoder. Default: ``'nearest'``.
-        norm_cfg (dict): Norm config of the IC convs. Default: BN.
+            Defaults to ``'attention'``.
+        upsample_mode (str): Interpolation of ``X_n`` to the largest size;
+            ``'nearest'`` as the hourglass decoder. Defaults to ``'nearest'``.
+        norm_cfg (dict): Norm config of the IC convs. Defaults to
+            ``dict(type='BN')``.
+        init_cfg (dict, optional): Initialization config. Defaults to None
+            (PyTorch's default init).
+
+    Example:
+        >>> import torch
+        >>> sim = SelectiveInformationModule(
+        ...     in_channels=8, num_stacks=2, num_levels=2, out_channels=4)
+        >>> levels = [torch.rand(1, 8, s, s) for s in (8, 8, 16, 16)]
+        >>> stack_feats = [torch.rand(1, 8, 16, 16) for _ in range(2)]
+        >>> out = sim((*levels, *stack_feats))
+        >>> len(out), tuple(out[-1].shape)
+        (3, (1, 4, 16, 16))
+
+    .. _`SPCNet`: https://arxiv.org/abs/2004.05834
     """
 
     fusions = ('attention', 'sum', 'concat')
 
     def __init__(self,
-                 in_channels: int = 256,
+                 in_channels: Union[int, Sequence[int]] = 256,
                  num_stacks: int = 8,
                  num_levels: int = 4,
                  out_channels: int = 256,
@@ -85,7 +114,13 @@ class SelectiveInformationModule(BaseModule):
         if fusion not in self.fusions:
             raise ValueError(f'{type(self).__name__}: fusion must be one of '
                              f'{self.fusions}, got {fusion!r}')
-        self.in_channels = in_channels
+        if isinstance(in_channels, int):
+            in_channels = (in_channels, ) * num_levels
+        if len(in_channels) != num_levels:
+            raise ValueError(
+                f'{type(self).__name__}: {len(in_channels)} in_channels for '
+                f'{num_levels} levels')
+        self.in_channels = tuple(in_channels)
         self.num_stacks = num_stacks
         self.num_levels = num_levels
         self.out_channels = out_channels
@@ -94,10 +129,9 @@ class SelectiveInformationModule(BaseModule):
 
         self.collect_convs = nn.ModuleList(
             nn.Sequential(
-                nn.Conv2d(in_channels * num_stacks, out_channels, 1,
-                          bias=False),
+                nn.Conv2d(c * num_stacks, out_channels, 1, bias=False),
                 build_norm_layer(norm_cfg, out_channels)[1],
-                nn.ReLU(inplace=True)) for _ in range(num_levels))
+                nn.ReLU(inplace=True)) for c in self.in_channels)
         if fusion == 'attention':
             self.squeeze = nn.Conv2d(out_channels, num_levels, 1)
         elif fusion == 'concat':
@@ -106,22 +140,50 @@ class SelectiveInformationModule(BaseModule):
         else:
             self.squeeze = None
 
-    def collect(self, levels: Sequence[Sequence[Tensor]]) -> Tensor:
-        """Information Collection: ``(B, L, C, H, W)`` stack of X_1..X_L."""
-        if len(levels) != self.num_levels or any(
-                len(lv) != self.num_stacks for lv in levels):
+    def split(self, feats: Sequence[Tensor]
+              ) -> Tuple[Tuple[Tuple[Tensor, ...], ...], Tuple[Tensor, ...]]:
+        """Split the input tuple at ``L * S``.
+
+        Args:
+            feats (Sequence[Tensor]): The input (see the class Note).
+
+        Returns:
+            tuple:
+            - levels: ``levels[l][s]``, level ``l`` of stack ``s``.
+            - rest: the entries after the level features.
+        """
+        num = self.num_levels * self.num_stacks
+        if not isinstance(feats, (tuple, list)) or len(feats) < num:
             raise ValueError(
-                f'{type(self).__name__}: expected {self.num_levels} levels of '
-                f'{self.num_stacks} stack features, got '
-                f'{[len(lv) for lv in levels]} (check num_levels/num_stacks '
-                'against the backbone\'s depth/num_stacks)')
-        size = levels[-1][0].shape[-2:]
+                f'{type(self).__name__} needs {self.num_levels} levels x '
+                f'{self.num_stacks} stacks = {num} level features first in '
+                f'its input, got {len(feats)} tensors (a stacked hourglass: '
+                'DilatedHourglassNet(out_levels=True); check num_levels/'
+                "num_stacks against the backbone's depth/num_stacks)")
+        s = self.num_stacks
+        levels = tuple(
+            tuple(feats[i * s:(i + 1) * s]) for i in range(self.num_levels))
+        return levels, tuple(feats[num:])
+
+    def collect(self, levels: Sequence[Sequence[Tensor]]) -> Tensor:
+        """Information Collection.
+
+        Args:
+            levels (Sequence[Sequence[Tensor]]): ``levels[l][s]``, (B, C_l,
+                h_l, w_l).
+
+        Returns:
+            Tensor: ``X_1..X_L`` stacked, (B, L, C, H, W).
+        """
+        size = max((lv[0].shape[-2:] for lv in levels),
+                   key=lambda s: s[0] * s[1])
         xs = []
-        for (conv, norm, act), feats in zip(self.collect_convs, levels):
+        for (conv, norm, act), c, feats in zip(self.collect_convs,
+                                               self.in_channels, levels):
             # conv1x1 of the stacks' concatenation == sum of per-stack 1x1
             # convs; the sum never materialises (nor, in training, saves for
             # backward) the num_stacks * in_channels concatenation
-            weights = conv.weight.split(self.in_channels, dim=1)
+            weights = conv.weight.split(c, dim=1)
             x = act(norm(sum(F.conv2d(f, w) for f, w in zip(feats, weights))))
             if x.shape[-2:] != size:
                 x = F.interpolate(x, size=size, mode=self.upsample_mode)
@@ -129,7 +191,15 @@ class SelectiveInformationModule(BaseModule):
         return torch.stack(xs, dim=1)
 
     def distribute(self, xs: Tensor) -> Tuple[Tensor, Optional[Tensor]]:
-        """Fuse ``(B, L, C, H, W)`` into ``F`` (and ``A`` for attention)."""
+        """Information Distribution (or the Table 2 ablation).
+
+        Args:
+            xs (Tensor): ``X_1..X_L``, (B, L, C, H, W).
+
+        Returns:
+            tuple: ``F`` (B, C, H, W) and, for ``'attention'``, ``A`` (B, L,
+            H, W), else None.
+        """
         if self.fusion == 'sum':
             return xs.sum(dim=1), None
         if self.fusion == 'concat':
@@ -139,12 +209,33 @@ class SelectiveInformationModule(BaseModule):
         # runs in the low precision whatever the weights' dtype
         return torch.einsum('blhw,blchw->bchw', weights, xs), weights
 
-    def forward(self, inputs) -> SIMOutput:
-        if not (hasattr(inputs, 'levels') and hasattr(inputs, 'heatmaps')):
-            raise TypeError(
-                f'{type(self).__name__} needs the per-level decoder features '
-                'of a stacked hourglass (`levels` and `heatmaps`, e.g. '
-                f'DilatedHourglassNet), got {type(inputs).__name__}')
-        fused, weights = self.distribute(self.collect(inputs.levels))
-        return SIMOutput(
-            heatmaps=tuple(inputs.heatmaps), fused=fused, weights=weights)
+    def forward(self, feats: Sequence[Tensor]) -> Tuple[Tensor, ...]:
+        """Fuse the level features.
+
+        Args:
+            feats (Sequence[Tensor]): Level features first (see the class
+                Note).
+
+        Returns:
+            tuple[Tensor]: ``(*feats[L * S:], F)``, F (B, C, H, W).
+        """
+        levels, rest = self.split(feats)
+        fused, _ = self.distribute(self.collect(levels))
+        return (*rest, fused)
+
+    def level_weights(self, feats: Sequence[Tensor]) -> Tensor:
+        """The selection weights of the input (``fusion='attention'``).
+
+        Args:
+            feats (Sequence[Tensor]): As :meth:`forward`'s.
+
+        Returns:
+            Tensor: ``A_1..A_L`` (Eq. 2), (B, L, H, W); they sum to 1 at
+            every pixel (Eq. 3).
+        """
+        if self.fusion != 'attention':
+            raise ValueError(
+                f"{type(self).__name__}(fusion={self.fusion!r}) has no "
+                "selection weights: only fusion='attention' does")
+        levels, _ = self.split(feats)
+        return self.distribute(self.collect(levels))[1]

@@ -1,5 +1,9 @@
-"""Spatial Fusion Module of SADI-Net (Gao et al., arXiv 2311.05323,
-Sec. III-C, Fig. 2(b), 4 and 5)."""
+# Copyright (c) mmpose_attn contributors. All rights reserved.
+"""Spatial Fusion Module of `SADI-Net`_ (Gao et al., arXiv 2311.05323,
+Sec. III-C, Fig. 2(b), 4 and 5).
+
+.. _`SADI-Net`: https://arxiv.org/abs/2311.05323
+"""
 from typing import Sequence, Tuple
 
 import torch
@@ -101,7 +105,8 @@ class _WeightedUpsampledSum(torch.autograd.Function):
 
 
 class GlobalSpatialAttention(BaseModule):
-    """Global attention of the SFM (Sec. III-C, Eq. 2-3, Fig. 4).
+    """Global attention of the SFM of `SADI-Net`_ (Sec. III-C, Eq. 2-3,
+    Fig. 4).
 
     Each F_n goes through a 1x1 conv to ``mid_channels`` (R_n) and is
     up-sampled to the resolution of F_1 (64x64 for a 256x256 input), giving
@@ -117,11 +122,24 @@ class GlobalSpatialAttention(BaseModule):
     (:class:`_WeightedUpsampledSum`); average pooling and a 1x1 conv commute,
     so the sum is pooled first, each level from the previous pooled one.
 
+    Note:
+        - B: batch size; N: levels; C_n: ``in_channels[n - 1]``
+        - [H_n, W_n]: size of F_n, [H_1, W_1] the largest
+
+        Input: F_1..F_N, each (B, C_n, H_n, W_n). Output: the re-weighted
+        features, one per level, each of its F_n's shape, and the weights W
+        (B, N, H_1, W_1).
+
     Args:
         in_channels (Sequence[int]): Channels of F_1..F_N, highest resolution
             first (64, 128, 256, 512 in the paper).
-        mid_channels (int): Channels of G_n (256 in the paper).
-        norm_cfg (dict): Norm layer of the 1x1 convs.
+        mid_channels (int): Channels of G_n (256 in the paper). Defaults to
+            256.
+        norm_cfg (dict): Norm layer of the 1x1 convs. Defaults to
+            ``dict(type='BN')``.
+        init_cfg (dict, optional): Initialization config. Defaults to None.
+
+    .. _`SADI-Net`: https://arxiv.org/abs/2311.05323
     """
 
     def __init__(self,
@@ -158,8 +176,15 @@ class GlobalSpatialAttention(BaseModule):
         return u.softmax(dim=1)
 
     def forward(self, feats: Sequence[Tensor]) -> Tuple[Tuple[Tensor], Tensor]:
-        """Returns the re-weighted features (one per level, each of its F_n's
-        shape) and the weights W (B, N, H_1, W_1)."""
+        """Re-weight F_1..F_N by the global attention (Eq. 2-3).
+
+        Args:
+            feats (Sequence[Tensor]): F_1..F_N, (B, C_n, H_n, W_n).
+
+        Returns:
+            tuple: the re-weighted features (a tuple, one per level, each of
+            its F_n's shape) and the weights W (B, N, H_1, W_1).
+        """
         size = tuple(feats[0].shape[-2:])
         reduced = [conv(f) for conv, f in zip(self.reduce, feats)]
         w = self.attention_weights(reduced, size)
@@ -177,7 +202,7 @@ class GlobalSpatialAttention(BaseModule):
 
 
 class LocalSpatialAttention(nn.Module):
-    """Local attention of the SFM (Sec. III-C, Fig. 5).
+    """Local attention of the SFM of `SADI-Net`_ (Sec. III-C, Fig. 5).
 
     The fused map X (the down-sampled higher-resolution feature already added
     to the next one) is re-weighted by a softmax taken "along the columns",
@@ -185,6 +210,12 @@ class LocalSpatialAttention(nn.Module):
     column sum to 1. They are multiplied by the height so that a column of
     constant features is left unchanged (the paper gives no scale; without it
     the output would shrink by 1/H).
+
+    Note:
+        Input: the fused map X, (B, C, H, W). Output: X * H * softmax_H(X),
+        (B, C, H, W).
+
+    .. _`SADI-Net`: https://arxiv.org/abs/2311.05323
     """
 
     @staticmethod
@@ -194,6 +225,7 @@ class LocalSpatialAttention(nn.Module):
         return x.softmax(dim=-2)
 
     def forward(self, x: Tensor) -> Tensor:
+        """Re-weight ``x`` (B, C, H, W) along its columns; same shape."""
         return x * self.attention_weights(x).to(x.dtype) * x.shape[-2]
 
 
@@ -210,7 +242,7 @@ def _bottleneck(in_channels: int, out_channels: int,
 
 @MODELS.register_module()
 class SpatialFusionModule(BaseModule):
-    """Spatial Fusion Module (SFM) of SADI-Net (Sec. III-C).
+    """Spatial Fusion Module (SFM) of `SADI-Net`_ (Sec. III-C, Fig. 2(b)).
 
     Global attention over F_1..F_N (:class:`GlobalSpatialAttention`), then
     the classification head "based on the HRNet classification approach"
@@ -223,17 +255,41 @@ class SpatialFusionModule(BaseModule):
     resolution, and a final 1x1 conv-BN-ReLU widens the result to
     ``out_channels`` (2048), the feature the distribution head pools.
 
+    :class:`DLMHead` builds and runs it (training only, on the positions of
+    its input that hold F_1..F_N); as a model neck it would replace the
+    features the heatmaps are predicted from.
+
+    Note:
+        - B: batch size; N: levels; C_n: ``in_channels[n - 1]``
+        - [H_n, W_n]: size of F_n, each level half the previous one
+
+        Input: a sequence of N features F_1..F_N, (B, C_n, H_n, W_n),
+        highest resolution first. Output: a plain 1-tuple with the
+        (B, out_channels, H_N, W_N) feature.
+
     Args:
         in_channels (Sequence[int]): Channels of F_1..F_N, highest resolution
-            first (64, 128, 256, 512).
-        mid_channels (int): Channels of the global attention's G_n (256).
-        head_channels (Sequence[int]): Widened channels per level (128, 256,
-            512, 1024).
-        out_channels (int): Channels of the final 1x1 conv (HRNet: 2048).
-        norm_cfg (dict): Norm layer config.
+            first. Defaults to ``(64, 128, 256, 512)`` (the paper's).
+        mid_channels (int): Channels of the global attention's G_n.
+            Defaults to 256.
+        head_channels (Sequence[int]): Widened channels per level, multiples
+            of 4. Defaults to ``(128, 256, 512, 1024)``.
+        out_channels (int): Channels of the final 1x1 conv (HRNet's).
+            Defaults to 2048.
+        norm_cfg (dict): Norm layer config. Defaults to ``dict(type='BN')``.
+        init_cfg (dict, optional): Initialization config. Defaults to None.
 
-    Input: a sequence of N features, F_{n+1} at half the resolution of F_n.
-    Output: a 1-tuple with the (B, out_channels, h_N, w_N) feature.
+    Example:
+        >>> import torch
+        >>> sfm = SpatialFusionModule((4, 8, 16, 32), mid_channels=8,
+        ...                           head_channels=(8, 16, 32, 64),
+        ...                           out_channels=96).eval()
+        >>> feats = [torch.rand(1, c, 32 >> n, 32 >> n)
+        ...          for n, c in enumerate((4, 8, 16, 32))]
+        >>> [tuple(y.shape) for y in sfm(feats)]
+        [(1, 96, 4, 4)]
+
+    .. _`SADI-Net`: https://arxiv.org/abs/2311.05323
     """
 
     def __init__(self,
@@ -268,6 +324,14 @@ class SpatialFusionModule(BaseModule):
             head_channels[-1], out_channels, 1, norm_cfg=norm_cfg)
 
     def forward(self, feats: Sequence[Tensor]) -> Tuple[Tensor]:
+        """Fuse F_1..F_N (see the class Note).
+
+        Args:
+            feats (Sequence[Tensor]): F_1..F_N, (B, C_n, H_n, W_n).
+
+        Returns:
+            tuple[Tensor]: ``(y, )``, y (B, out_channels, H_N, W_N).
+        """
         if len(feats) != len(self.in_channels):
             raise ValueError(
                 f'SpatialFusionModule expects {len(self.in_channels)} '

@@ -137,7 +137,23 @@ class _DeformConvONNX(torch.autograd.Function):
 class DeformConv2d(MMCVDeformConv2d):
     """mmcv's :class:`~mmcv.ops.DeformConv2d` (same arguments, parameters,
     initialisation and state dict, so MMPose DEKR checkpoints load
-    unchanged) that runs torchvision's kernel where mmcv has none.
+    unchanged) that runs torchvision's kernel where mmcv has none: the
+    ``DeformConv`` of `SAMKR`_'s adaptive convolution (Sec. III-B, Eq. 8),
+    i.e. `Deformable Convolution`_ (Dai et al., ICCV 2017, Eq. 2).
+
+    Note:
+        - batch size: B
+        - kernel size: [kh, kw]; taps per kernel: kh * kw
+        - input size: [H, W]; output size: [H_out, W_out], as ``nn.Conv2d``
+          with the same stride, padding and dilation
+
+        Input x: (B, in_channels, H, W). Offsets: (B, deform_groups * 2 *
+        kh * kw, H_out, W_out), ``[y0, x0, y1, x1, ...]`` per deformable
+        group, in pixels; tap k of output (i, j) reads x bilinearly at
+        (i * stride - padding + k_y * dilation + y_k, j * stride - padding
+        + k_x * dilation + x_k), zero outside the image. Output:
+        (B, out_channels, H_out, W_out). With integer offsets every tap
+        reads one pixel; with zero offsets it is ``nn.Conv2d``.
 
     Args:
         *args: :class:`mmcv.ops.DeformConv2d` arguments (``in_channels``,
@@ -154,6 +170,9 @@ class DeformConv2d(MMCVDeformConv2d):
             (:func:`grid_sample_deform_conv2d`, opset >= 16). Defaults to
             ``'DeformConv'``.
         **kwargs: :class:`mmcv.ops.DeformConv2d` keyword arguments.
+
+    .. _`SAMKR`: https://doi.org/10.1109/IJCNN55064.2022.9891995
+    .. _`Deformable Convolution`: https://arxiv.org/abs/1703.06211
     """
 
     def __init__(self,

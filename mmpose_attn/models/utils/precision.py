@@ -13,8 +13,6 @@ import torch
 def _to_float32(obj):
     if torch.is_tensor(obj) and obj.is_floating_point():
         return obj.float()
-    if isinstance(obj, tuple) and hasattr(obj, '_fields'):  # NamedTuple
-        return type(obj)(*(_to_float32(o) for o in obj))
     if isinstance(obj, (tuple, list)):
         return type(obj)(_to_float32(o) for o in obj)
     if isinstance(obj, dict):

@@ -7,10 +7,11 @@ Usage::
         [--device cpu|cuda] [--input-shape H W] [--cfg-options k=v ...] \\
         [--num-threads N] [--no-memory]
 
-Both models are built offline (pretrained ``init_cfg`` dropped) and timed
+Both models are built offline (no weights loaded or downloaded) and timed
 *interleaved* -- A, B, A, B, ... -- so that drifts of a shared, noisy machine
 hit both alike; the report gives per-model median and inter-quartile range
-(ms per iteration) and the ratio of medians B/A.
+(ms per iteration) and the ratio of medians B/A. Timing and memory come from
+:mod:`measure`, the core shared with ``compare_training`` and the GPU check.
 
 Modes:
     forward: inference ``model._forward`` (backbone + neck + head, no
@@ -24,23 +25,16 @@ Modes:
         batch is prepared once, before timing.
 
 Peak memory of a step (extra over what is resident before it: activations,
-gradients, workspaces; weights and the batch excluded):
-    cuda: ``torch.cuda.max_memory_allocated`` growth over one extra step.
-    cpu: growth of the peak resident set size (``VmHWM``, after resetting it
-        through ``/proc/self/clear_refs``) during the first step of a fresh
-        subprocess per model, so that neither the other model nor memory
-        cached by the allocator from earlier steps hides the peak. This
-        includes allocator overhead; without ``clear_refs`` (non-Linux) the
-        process-lifetime ``ru_maxrss`` is used, an upper bound.
+gradients, workspaces; weights and the batch excluded), by
+:class:`~measure.PeakMemory`: on CUDA over one extra step; on the CPU during
+the first step of a fresh subprocess per model, so that neither the other
+model nor memory cached by the allocator from earlier steps hides the peak
+(this includes allocator overhead).
 """
 import argparse
-import gc
 import importlib
 import multiprocessing as mp
-import re
-import resource
 import sys
-import time
 from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -48,9 +42,8 @@ import torch
 from mmengine.config import Config, DictAction
 from torch import nn
 
-from .config_utils import (ConfigLike, build_model, config_name, input_hw_of,
-                           load_config)
-from .get_flops import _parse_hw
+from .measure import (ConfigLike, PeakMemory, build_model, input_hw_of,
+                      load_config, median_iqr, parse_hw, time_interleaved)
 
 
 def _train_dataset_cfg(cfg: Config) -> dict:
@@ -66,20 +59,6 @@ def _train_dataset_cfg(cfg: Config) -> dict:
     return dataset
 
 
-def _dataset_metainfo(cfg: Config, dataset: dict) -> dict:
-    from mmpose.datasets.datasets.utils import parse_pose_metainfo
-    from mmpose.registry import DATASETS
-    metainfo = dataset.get('metainfo', None)
-    if metainfo is None:
-        dataset_cls = DATASETS.get(dataset['type'])
-        metainfo = getattr(dataset_cls, 'METAINFO', None)
-    if not metainfo:
-        raise ValueError(
-            f'config {cfg.filename}: no metainfo for dataset '
-            f"{dataset.get('type')} (set train_dataloader.dataset.metainfo)")
-    return parse_pose_metainfo(dict(metainfo))
-
-
 def synthetic_train_batch(cfg: Config, batch_size: int, seed: int = 0
                           ) -> dict:
     """A collated (not yet preprocessed) training batch made by ``cfg``'s
@@ -89,14 +68,18 @@ def synthetic_train_batch(cfg: Config, batch_size: int, seed: int = 0
     bottom-up configs (``data_mode='bottomup'``) two.
     """
     from mmengine.dataset import Compose, pseudo_collate
+    from mmpose.apis.inference import dataset_meta_from_config
 
     dataset = _train_dataset_cfg(cfg)
-    meta = _dataset_metainfo(cfg, dataset)
-    transforms = [
+    meta = dataset_meta_from_config(cfg, dataset_mode='train')
+    if meta is None:
+        raise ValueError(
+            f'config {cfg.filename}: no metainfo for dataset '
+            f"{dataset.get('type')} (set train_dataloader.dataset.metainfo)")
+    pipeline = Compose([
         t for t in dataset['pipeline']
         if not str(t.get('type', '')).startswith('LoadImage')
-    ]
-    pipeline = Compose(transforms)
+    ])
     bottomup = dataset.get('data_mode', 'topdown') == 'bottomup'
     num_instances = 2 if bottomup else 1
     h, w = input_hw_of(cfg)
@@ -117,23 +100,18 @@ def synthetic_train_batch(cfg: Config, batch_size: int, seed: int = 0
         bbox = np.stack([x0, y0, x0 + bw, y0 + bh], axis=1).astype(np.float32)
         results = dict(
             img=rng.integers(0, 256, (img_h, img_w, 3), dtype=np.uint8),
-            img_shape=(img_h, img_w),
-            ori_shape=(img_h, img_w),
-            img_path=f'synthetic_{i}.jpg',
-            img_id=i,
+            img_shape=(img_h, img_w), ori_shape=(img_h, img_w),
+            img_path=f'synthetic_{i}.jpg', img_id=i,
             id=list(range(num_instances)) if bottomup else i,
-            category_id=[1] * num_instances if bottomup else 1,
-            bbox=bbox,
+            category_id=[1] * num_instances if bottomup else 1, bbox=bbox,
             bbox_score=np.ones(num_instances, dtype=np.float32),
             keypoints=kpts,
             keypoints_visible=np.ones((num_instances, k), dtype=np.float32),
             num_keypoints=[k] * num_instances if bottomup else k,
             area=(bw * bh).astype(np.float32),
             iscrowd=[0] * num_instances if bottomup else 0,
-            segmentation=None,
-            invalid_segs=[],
-            raw_ann_info=[] if bottomup else {},
-        )
+            segmentation=None, invalid_segs=[],
+            raw_ann_info=[] if bottomup else {})
         for key in ('dataset_name', 'upper_body_ids', 'lower_body_ids',
                     'flip_pairs', 'dataset_keypoint_weights', 'flip_indices',
                     'skeleton_links', 'sigmas'):
@@ -181,56 +159,25 @@ def make_step(model: nn.Module, cfg: Config, mode: str, batch_size: int,
     raise ValueError(f'unknown mode {mode!r} (forward|train)')
 
 
-def _sync(device: str) -> None:
-    if str(device).startswith('cuda'):
-        torch.cuda.synchronize()
-
-
-def _cuda_peak_step_bytes(step: Callable[[], None], device: str) -> int:
-    _sync(device)
-    gc.collect()
-    before = torch.cuda.memory_allocated(device)
-    torch.cuda.reset_peak_memory_stats(device)
-    step()
-    _sync(device)
-    return torch.cuda.max_memory_allocated(device) - before
-
-
-def _rss_bytes() -> int:
-    import os
-    with open('/proc/self/statm') as f:
-        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
-
-
 def _cpu_peak_worker(config, cfg_options, mode, batch_size, input_hw,
                      num_threads, queue) -> None:
     try:
         torch.set_num_threads(num_threads)
         cfg = load_config(config, cfg_options)
-        model = build_model(cfg, 'cpu')
-        step = make_step(model, cfg, mode, batch_size, input_hw, 'cpu')
-        gc.collect()
-        try:
-            before = _rss_bytes()
-            with open('/proc/self/clear_refs', 'w') as f:
-                f.write('5')  # reset VmHWM to the current RSS
+        step = make_step(build_model(cfg), cfg, mode, batch_size, input_hw,
+                         'cpu')
+        with PeakMemory('cpu') as peak:
             step()
-            with open('/proc/self/status') as f:
-                hwm_kb = int(re.search(r'VmHWM:\s+(\d+)', f.read()).group(1))
-            queue.put((hwm_kb * 1024 - before, 'VmHWM growth (clear_refs)'))
-        except OSError:
-            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            step()
-            after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            queue.put((max(after - before, 0) * 1024,
-                       'ru_maxrss growth (upper bound)'))
+        queue.put((peak.bytes, peak.method))
     except BaseException as e:  # reported to the parent, not swallowed
         queue.put(RuntimeError(f'{type(e).__name__}: {e}'))
 
 
 def _cpu_peak_step_bytes(jobs: Sequence[tuple]) -> List[Tuple[int, str]]:
-    """Run ``_cpu_peak_worker`` for each ``(config, cfg_options, mode,
-    batch_size, input_hw)`` job in its own fresh process, concurrently.
+    """:class:`PeakMemory` of the first step of each ``(config,
+    cfg_options, mode, batch_size, input_hw)`` job, each in its own fresh
+    process (concurrently), so that neither the other model nor memory
+    cached by the allocator from earlier steps hides the peak.
 
     Processes fork from a forkserver that imported this module once (spawn
     where forkserver is unavailable), so each starts without any model built
@@ -248,8 +195,7 @@ def _cpu_peak_step_bytes(jobs: Sequence[tuple]) -> List[Tuple[int, str]]:
     for job in jobs:
         queue = ctx.Queue()
         proc = ctx.Process(
-            target=worker,
-            args=(*job, torch.get_num_threads(), queue))
+            target=worker, args=(*job, torch.get_num_threads(), queue))
         proc.start()
         procs.append((proc, queue, job[0]))
     results = []
@@ -257,8 +203,7 @@ def _cpu_peak_step_bytes(jobs: Sequence[tuple]) -> List[Tuple[int, str]]:
         result = queue.get()
         proc.join()
         if isinstance(result, Exception):
-            raise RuntimeError(
-                f'memory probe of {config_name(config)} failed: {result}')
+            raise RuntimeError(f'memory probe of {config} failed: {result}')
         results.append(result)
     return results
 
@@ -297,57 +242,42 @@ def benchmark(config_a: ConfigLike,
     if str(device).startswith('cuda') and not torch.cuda.is_available():
         raise RuntimeError('--device cuda requested but CUDA is unavailable')
 
-    entries = []
-    for config in (config_a, config_b):
+    configs = (config_a, config_b)
+    entries, steps = [], []
+    for config in configs:
         cfg = load_config(config, cfg_options)
-        hw = _parse_hw(input_shape) if input_shape else input_hw_of(cfg)
-        model = build_model(cfg, device)
-        entries.append(
-            dict(config=config_name(config), input_hw=hw, times_ms=[],
-                 step=make_step(model, cfg, mode, batch_size, hw, device)))
+        hw = parse_hw(input_shape) if input_shape else input_hw_of(cfg)
+        name = config if isinstance(config, str) else cfg.filename
+        entries.append(dict(config=name, input_hw=hw, peak_mem_bytes=None))
+        steps.append(make_step(build_model(cfg, device), cfg, mode,
+                               batch_size, hw, device))
 
-    for i in range(warmup):
-        _progress(f'warmup {i + 1}/{warmup}', progress)
-        for e in entries:
-            e['step']()
-            _sync(device)
-    for i in range(iters):
-        for e in entries:
-            _sync(device)
-            t0 = time.perf_counter()
-            e['step']()
-            _sync(device)
-            e['times_ms'].append((time.perf_counter() - t0) * 1e3)
-        _progress(
-            f'iter {i + 1}/{iters}  A {entries[0]["times_ms"][-1]:.1f} ms  '
-            f'B {entries[1]["times_ms"][-1]:.1f} ms', progress)
-    if progress:
-        print(file=sys.stderr)
+    def on_round(i, times):
+        last = '' if i < warmup else (
+            f'  A {times[0][-1] * 1e3:.1f} ms  B {times[1][-1] * 1e3:.1f} ms')
+        _progress(f'round {i + 1}/{warmup + iters}{last}', progress)
+
+    times = time_interleaved(steps, iters, warmup, device, on_round)
+    for e, t in zip(entries, times):
+        e['times_ms'] = [s * 1e3 for s in t]
+        e['median_ms'], e['iqr_ms'] = median_iqr(e['times_ms'])
 
     memory_method = None
     if measure_memory:
         _progress('peak memory', progress)
         if str(device).startswith('cuda'):
-            memory_method = 'torch.cuda.max_memory_allocated growth'
-            for e in entries:
-                e['peak_mem_bytes'] = _cuda_peak_step_bytes(e['step'], device)
+            for e, step in zip(entries, steps):
+                with PeakMemory(device) as peak:
+                    step()
+                e['peak_mem_bytes'], memory_method = peak.bytes, peak.method
         else:
-            jobs = [(config, cfg_options, mode, batch_size, e['input_hw'])
-                    for config, e in zip((config_a, config_b), entries)]
+            jobs = [(c, cfg_options, mode, batch_size, e['input_hw'])
+                    for c, e in zip(configs, entries)]
             for e, (peak, memory_method) in zip(entries,
                                                 _cpu_peak_step_bytes(jobs)):
                 e['peak_mem_bytes'] = peak
-        if progress:
-            print(file=sys.stderr)
-    else:
-        for e in entries:
-            e['peak_mem_bytes'] = None
-
-    for e in entries:
-        del e['step']
-        times = np.asarray(e['times_ms'])
-        q25, q50, q75 = np.percentile(times, [25, 50, 75])
-        e.update(median_ms=float(q50), iqr_ms=float(q75 - q25))
+    if progress:
+        print(file=sys.stderr)
     a, b = entries
     mem_ratio = None
     if measure_memory and a['peak_mem_bytes']:
@@ -385,39 +315,33 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Interleaved latency (and peak memory) of config B '
         'relative to config A, in one process')
-    parser.add_argument('config_a', help='baseline config (path or pkg::)')
-    parser.add_argument('config_b', help='compared config (path or pkg::)')
-    parser.add_argument(
-        '--mode', choices=('forward', 'train'), default='forward',
+    add = parser.add_argument
+    add('config_a', help='baseline config (path or pkg::)')
+    add('config_b', help='compared config (path or pkg::)')
+    add('--mode', choices=('forward', 'train'), default='forward',
         help='forward: inference _forward; train: forward + loss + backward '
-        'on a batch from the config\'s train pipeline')
-    parser.add_argument('--batch-size', type=int, default=1)
-    parser.add_argument('--iters', type=int, default=20)
-    parser.add_argument('--warmup', type=int, default=5)
-    parser.add_argument('--device', default='cpu', help='cpu | cuda[:i]')
-    parser.add_argument(
-        '--input-shape', type=int, nargs='+', default=None, metavar='N',
+        "on a batch from the config's train pipeline")
+    add('--batch-size', type=int, default=1)
+    add('--iters', type=int, default=20)
+    add('--warmup', type=int, default=5)
+    add('--device', default='cpu', help='cpu | cuda[:i]')
+    add('--input-shape', type=int, nargs='+', default=None, metavar='N',
         help='forward mode input H W (or S); default: each codec input_size')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction, default={},
+    add('--cfg-options', nargs='+', action=DictAction, default={},
         help='override config entries, xxx=yyy (applied to both configs)')
-    parser.add_argument(
-        '--num-threads', type=int, default=None,
-        help='torch CPU threads (default: torch\'s own choice)')
-    parser.add_argument('--no-memory', action='store_true',
-                        help='skip the peak memory measurement')
+    add('--num-threads', type=int, default=None,
+        help="torch CPU threads (default: torch's own choice)")
+    add('--no-memory', dest='measure_memory', action='store_false',
+        help='skip the peak memory measurement')
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> dict:
-    args = parse_args(argv)
-    if args.num_threads:
-        torch.set_num_threads(args.num_threads)
-    result = benchmark(
-        args.config_a, args.config_b, mode=args.mode,
-        batch_size=args.batch_size, iters=args.iters, warmup=args.warmup,
-        device=args.device, input_shape=args.input_shape,
-        cfg_options=args.cfg_options, measure_memory=not args.no_memory)
+    args = vars(parse_args(argv))
+    threads = args.pop('num_threads')
+    if threads:
+        torch.set_num_threads(threads)
+    result = benchmark(**args)
     print(format_report(result))
     return result
 

@@ -1,19 +1,19 @@
 """Encoding cost of :class:`SegmentationHeatmap` against MMPose's
 :class:`MSRAHeatmap` on identical keypoints, timed interleaved in one
-process (the order alternates every iteration).
+process by :func:`~mmpose_attn.tools.analysis.measure.time_interleaved`.
 
     python -m mmpose_attn.tools.analysis.codec_benchmark \
         [--input-size 192 256] [--heatmap-size 48 64] [--num-keypoints 17] \
         [--radius 5] [--instances 1] [--iters 2000]
 """
 import argparse
-import time
 from typing import Dict, Sequence
 
 import numpy as np
 from mmpose.codecs import MSRAHeatmap
 
 from mmpose_attn.codecs import SegmentationHeatmap
+from .measure import median_iqr, time_interleaved
 
 
 def benchmark_encode(input_size: Sequence[int] = (192, 256),
@@ -27,7 +27,7 @@ def benchmark_encode(input_size: Sequence[int] = (192, 256),
     """Median encode time (microseconds) of both codecs and their ratio.
 
     Keypoints are uniform over the input image, 80% of them labelled, a new
-    set each iteration. MSRAHeatmap encodes one instance only; with
+    set each round. MSRAHeatmap encodes one instance only; with
     ``instances > 1`` it is given the instances one by one (the loop a user
     of it would write).
     """
@@ -36,26 +36,23 @@ def benchmark_encode(input_size: Sequence[int] = (192, 256),
         tuple(input_size), tuple(heatmap_size), sigma, radius=radius)
     rng = np.random.default_rng(seed)
     size = np.asarray(input_size, dtype=np.float32)
+    batch = {}
 
-    def run_msra(kpts, vis):
+    def new_keypoints(*_):
+        batch['kpts'] = rng.uniform(size=(instances, num_keypoints, 2)) * size
+        batch['vis'] = (rng.uniform(size=(instances, num_keypoints)) <
+                        .8).astype(np.float32)
+
+    def run_msra():
+        kpts, vis = batch['kpts'], batch['vis']
         for n in range(len(kpts)):
             msra.encode(kpts[n:n + 1], vis[n:n + 1])
 
-    def run_ours(kpts, vis):
-        ours.encode(kpts, vis)
-
-    times = {'msra': [], 'ours': []}
-    runners = [('msra', run_msra), ('ours', run_ours)]
-    for i in range(iters):
-        kpts = rng.uniform(size=(instances, num_keypoints, 2)) * size
-        vis = (rng.uniform(size=(instances, num_keypoints)) < .8).astype(
-            np.float32)
-        for name, fn in (runners if i % 2 else runners[::-1]):
-            t0 = time.perf_counter()
-            fn(kpts, vis)
-            times[name].append(time.perf_counter() - t0)
-    msra_us = float(np.median(times['msra'])) * 1e6
-    ours_us = float(np.median(times['ours'])) * 1e6
+    new_keypoints()
+    times = time_interleaved(
+        [run_msra, lambda: ours.encode(batch['kpts'], batch['vis'])], iters,
+        on_round=new_keypoints)
+    msra_us, ours_us = (median_iqr(t)[0] * 1e6 for t in times)
     return dict(msra_us=msra_us, ours_us=ours_us, ratio=ours_us / msra_us)
 
 

@@ -62,31 +62,26 @@ work dir. The outputs are rewritten after every finished job. With
 is not run again, so a table can grow over several sessions (more seeds,
 more configs). Seconds per iteration are the median over the run (data
 loading included, validation excluded); peak memory is the growth of the
-process's resident set (CPU, ``VmHWM``, after handing memory freed by
-earlier jobs back to the OS) or of ``torch.cuda.max_memory_allocated``
-(CUDA) over the job.
+process's resident set (CPU) or of the CUDA allocator's peak over the job
+(:class:`~measure.PeakMemory`, the core shared with ``benchmark``).
 """
 import argparse
 import copy
-import ctypes
-import gc
 import hashlib
 import json
 import math
 import os
 import os.path as osp
-import re
 import time
 from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
-import torch
 from mmengine.config import Config, DictAction
 from mmengine.hooks import Hook
 from mmengine.utils import ProgressBar
 
 from mmpose_attn.data import SAMPLES_ROOT
-from .config_utils import drop_pretrained, load_config
+from .measure import PeakMemory, load_config
 
 OVERFIT_BATCH = 5
 
@@ -139,39 +134,26 @@ def overfit_config(cfg: Config,
         metainfo = train_set.get('metainfo')
 
     def samples(pipeline, test_mode):
-        data = dict(
-            type='MpiiDataset',
-            data_root=samples_root,
-            data_mode='topdown',
-            ann_file='mpii/test_mpii.json',
-            data_prefix=dict(img='mpii/'),
-            test_mode=test_mode)
+        data = dict(type='MpiiDataset', data_root=samples_root,
+                    data_mode='topdown', ann_file='mpii/test_mpii.json',
+                    data_prefix=dict(img='mpii/'), test_mode=test_mode)
         if not converter:
             return dict(data, pipeline=pipeline)
-        return dict(
-            type='CombinedDataset',
-            metainfo=metainfo,
-            datasets=[dict(data, pipeline=converter)],
-            pipeline=pipeline,
-            test_mode=test_mode)
+        return dict(type='CombinedDataset', metainfo=metainfo,
+                    datasets=[dict(data, pipeline=converter)],
+                    pipeline=pipeline, test_mode=test_mode)
 
-    train_pipeline = [
-        t for t in train_set.pipeline if 'Random' not in t['type']
-    ]
-    val_pipeline = cfg.val_dataloader.dataset.pipeline
-    loader = dict(
-        batch_size=OVERFIT_BATCH,
-        num_workers=0,
-        persistent_workers=False)
+    train_pipeline = [t for t in train_set.pipeline
+                      if 'Random' not in t['type']]
+    loader = dict(batch_size=OVERFIT_BATCH, num_workers=0,
+                  persistent_workers=False)
     cfg.train_dataloader = dict(
-        loader,
-        sampler=dict(type='DefaultSampler', shuffle=True),
+        loader, sampler=dict(type='DefaultSampler', shuffle=True),
         dataset=samples(train_pipeline, False))
     cfg.val_dataloader = dict(
-        loader,
-        drop_last=False,
+        loader, drop_last=False,
         sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-        dataset=samples(val_pipeline, True))
+        dataset=samples(cfg.val_dataloader.dataset.pipeline, True))
     cfg.test_dataloader = cfg.val_dataloader
     cfg.val_evaluator = dict(type='PCKAccuracy', thr=0.2, norm_item='bbox')
     cfg.test_evaluator = cfg.val_evaluator
@@ -223,17 +205,12 @@ def heldout_config(cfg: Config, data_root: str, train_ann: str,
                          'CombinedDataset; give a config that validates on '
                          'one data set')
     val_set.pop('bbox_file', None)  # ground-truth boxes
-    val_set.update(
-        data_root=data_root,
-        ann_file=osp.abspath(val_ann),
-        data_prefix=dict(img=''),
-        test_mode=True)
-    train_set = dict(
-        copy.deepcopy(val_set),
-        ann_file=osp.abspath(train_ann),
+    val_set.update(data_root=data_root, ann_file=osp.abspath(val_ann),
+                   data_prefix=dict(img=''), test_mode=True)
+    cfg.train_dataloader.dataset = dict(
+        copy.deepcopy(val_set), ann_file=osp.abspath(train_ann),
         pipeline=copy.deepcopy(cfg.train_dataloader.dataset.pipeline),
         test_mode=False)
-    cfg.train_dataloader.dataset = train_set
     cfg.val_dataloader.dataset = val_set
     cfg.test_dataloader = cfg.val_dataloader
     cfg.val_evaluator = dict(type='TorsoPCKAccuracy', thr=0.2)
@@ -241,10 +218,23 @@ def heldout_config(cfg: Config, data_root: str, train_ann: str,
     return cfg
 
 
-def job_config(cfg: Config,
-               iters: int,
-               seed: int,
-               work_dir: str,
+def drop_pretrained(cfg) -> None:
+    """Remove every ``Pretrained`` ``init_cfg`` and ``pretrained`` path of
+    a (nested) model config in place: jobs train from scratch, offline."""
+    items = cfg.items() if isinstance(cfg, dict) else enumerate(cfg)
+    for key, value in list(items):
+        if key == 'pretrained' and isinstance(value, str):
+            cfg[key] = None
+        elif key == 'init_cfg' and isinstance(value, dict):
+            cfg[key] = None if value.get('type') == 'Pretrained' else value
+        elif key == 'init_cfg' and isinstance(value, (list, tuple)):
+            cfg[key] = [v for v in value
+                        if v.get('type') != 'Pretrained'] or None
+        elif isinstance(value, (dict, list, tuple)):
+            drop_pretrained(value)
+
+
+def job_config(cfg: Config, iters: int, seed: int, work_dir: str,
                batch_size: Optional[int] = None,
                val_interval: Optional[int] = None) -> Config:
     """``cfg`` as one comparison job: ``iters`` iterations at the
@@ -253,17 +243,15 @@ def job_config(cfg: Config,
     training, no checkpoints, no pretrained download, quiet logs."""
     # yapf-formatting a config (the Runner logs and dumps it) takes seconds
     # on 2 cores
-    cfg = Config(
-        copy.deepcopy(cfg.to_dict()),
-        filename=cfg.filename,
-        format_python_code=False)
+    cfg = Config(copy.deepcopy(cfg.to_dict()), filename=cfg.filename,
+                 format_python_code=False)
     cfg.work_dir = work_dir
     cfg.randomness = dict(seed=seed)
     # mmengine's iteration loop sleeps 2 s whenever a finite sampler's
     # dataloader runs out (every iteration on the five overfit samples)
     shuffle = cfg.train_dataloader.get('sampler', {}).get('shuffle', True)
-    cfg.train_dataloader.sampler = dict(
-        type='InfiniteSampler', shuffle=shuffle)
+    cfg.train_dataloader.sampler = dict(type='InfiniteSampler',
+                                        shuffle=shuffle)
     cfg.train_cfg = dict(
         by_epoch=False, max_iters=iters, val_interval=val_interval or iters)
     cfg.val_cfg = dict()
@@ -288,36 +276,6 @@ def job_config(cfg: Config,
     return cfg
 
 
-def _release_freed_memory() -> None:
-    """Hand memory freed by earlier jobs back to the OS (glibc keeps it in
-    its arenas), so that the next job's RSS growth is its own peak rather
-    than what the allocator could not reuse."""
-    gc.collect()
-    try:
-        ctypes.CDLL('libc.so.6').malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
-def _rss_hwm_reset() -> Optional[int]:
-    """Reset the peak RSS (``VmHWM``) to the current RSS; return that RSS in
-    bytes, or None where ``/proc`` cannot do it."""
-    _release_freed_memory()
-    try:
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')
-        with open('/proc/self/status') as f:
-            rss_kb = re.search(r'VmRSS:\s+(\d+)', f.read()).group(1)
-        return int(rss_kb) * 1024
-    except OSError:
-        return None
-
-
-def _rss_hwm() -> int:
-    with open('/proc/self/status') as f:
-        return int(re.search(r'VmHWM:\s+(\d+)', f.read()).group(1)) * 1024
-
-
 class ComparisonHook(Hook):
     """Records one job: the validation metrics before the first iteration
     and at every validation (with the iteration and the validated image
@@ -332,19 +290,14 @@ class ComparisonHook(Hook):
         self.val_img_ids: List[List[int]] = []
         self.losses: List[float] = []
         self.iter_times: List[float] = []
-        self.peak_bytes: Optional[int] = None
+        self.peak: Optional[PeakMemory] = None
 
     @property
     def metrics(self) -> List[dict]:
         return [point['metrics'] for point in self.curve]
 
     def before_train(self, runner) -> None:
-        self._cuda = next(runner.model.parameters()).is_cuda
-        if self._cuda:
-            torch.cuda.reset_peak_memory_stats()
-            self._mem0 = torch.cuda.memory_allocated()
-        else:
-            self._mem0 = _rss_hwm_reset()
+        self.peak = PeakMemory(next(runner.model.parameters()).device).start()
         # the metric at initialisation (the train loop validates only
         # after iterations)
         runner.val_loop.run()
@@ -359,11 +312,8 @@ class ComparisonHook(Hook):
         self._seen.extend(int(i) for i in ids if i is not None)
 
     def after_val_epoch(self, runner, metrics=None) -> None:
-        self.curve.append(
-            dict(
-                iter=runner.iter,
-                metrics={k: float(v)
-                         for k, v in (metrics or {}).items()}))
+        self.curve.append(dict(iter=runner.iter, metrics={
+            k: float(v) for k, v in (metrics or {}).items()}))
         self.val_img_ids.append(sorted(set(self._seen)))
         # validation time is not training time
         self._last = time.perf_counter()
@@ -378,25 +328,13 @@ class ComparisonHook(Hook):
             self.progress.update()
 
     def after_train(self, runner) -> None:
-        if self._cuda:
-            self.peak_bytes = torch.cuda.max_memory_allocated() - self._mem0
-        elif self._mem0 is not None:
-            self.peak_bytes = _rss_hwm() - self._mem0
+        self.peak.stop()
 
 
-def _unwrap(model):
-    return getattr(model, 'module', model)
-
-
-def run_job(cfg: Config,
-            iters: int,
-            seed: int,
-            work_dir: str,
-            batch_size: Optional[int] = None,
-            device: Optional[str] = None,
+def run_job(cfg: Config, iters: int, seed: int, work_dir: str,
+            batch_size: Optional[int] = None, device: Optional[str] = None,
             progress: Optional[ProgressBar] = None,
-            picture: Optional[str] = None,
-            title: str = '',
+            picture: Optional[str] = None, title: str = '',
             val_interval: Optional[int] = None) -> dict:
     """Train one config for one seed; returns its record (validation curve,
     metrics before and after, the image ids each validation saw, losses,
@@ -415,29 +353,24 @@ def run_job(cfg: Config,
         raise RuntimeError(f'{cfg.filename}: expected a validation before '
                            f'and after training, got {len(hook.curve)}')
     record = dict(
-        seed=seed,
-        metrics_before=hook.curve[0]['metrics'],
-        metrics_after=hook.curve[-1]['metrics'],
-        curve=hook.curve,
-        val_img_ids=hook.val_img_ids[0],
-        losses=hook.losses,
-        loss_first=hook.losses[0],
-        loss_last=hook.losses[-1],
+        seed=seed, metrics_before=hook.curve[0]['metrics'],
+        metrics_after=hook.curve[-1]['metrics'], curve=hook.curve,
+        val_img_ids=hook.val_img_ids[0], losses=hook.losses,
+        loss_first=hook.losses[0], loss_last=hook.losses[-1],
         s_per_iter=float(np.median(hook.iter_times)),
-        peak_mb=None if hook.peak_bytes is None else hook.peak_bytes / 2**20)
+        peak_mb=hook.peak.bytes / 2**20)
     if picture:
         from mmpose_attn.tools.analysis.training_pictures import \
             draw_training_picture
         import mmcv
 
-        model = _unwrap(runner.model).eval()
+        model = getattr(runner.model, 'module', runner.model).eval()
         dataset = runner.val_dataloader.dataset
         model.cfg = cfg
         model.dataset_meta = dataset.metainfo
         info = dataset.get_data_info(0)
-        mmcv.imwrite(
-            draw_training_picture(model, info['img_path'], info, title),
-            picture)
+        mmcv.imwrite(draw_training_picture(model, info['img_path'], info,
+                                           title), picture)
         record['picture'] = picture
     return record
 
@@ -468,10 +401,8 @@ def t_interval(values: Sequence[float], level: float = 0.95) -> tuple:
 
 
 def _best(record: dict, key: str) -> float:
-    curve = record.get('curve') or [
-        dict(metrics=record['metrics_before']),
-        dict(metrics=record['metrics_after'])
-    ]
+    curve = record.get('curve') or [dict(metrics=record['metrics_before']),
+                                     dict(metrics=record['metrics_after'])]
     return max(point['metrics'][key] for point in curve)
 
 
@@ -484,15 +415,12 @@ def summarise(config: str, cfg: Config, records: List[dict],
     after = [r['metrics_after'][key] for r in records]
     peaks = [r['peak_mb'] for r in records if r['peak_mb'] is not None]
     return dict(
-        config=config,
-        metric=key,
-        before=_mean_std(before),
+        config=config, metric=key, before=_mean_std(before),
         best=_mean_std([_best(r, key) for r in records]),
         after=_mean_std(after),
         gain=_mean_std([a - b for a, b in zip(after, before)]),
         s_per_iter=float(np.median([r['s_per_iter'] for r in records])),
-        peak_mb=max(peaks) if peaks else None,
-        seeds=len(records),
+        peak_mb=max(peaks) if peaks else None, seeds=len(records),
         records=records)
 
 
@@ -568,11 +496,10 @@ def format_table(rows: List[dict], iters: int, data: str) -> str:
             at_least, shared = row['seeds_not_below_first']
             paired = (f'{_fmt_interval(row["after_vs_first"], digits)} '
                       f'({at_least}/{shared})')
-        lines.append(f'| {_name(row["config"])} | {row["metric"]} | '
-                     f'{_fmt(row["before"], digits)} | '
-                     f'{_fmt(row["best"], digits)} | '
-                     f'{_fmt(row["after"], digits)} | {paired} | '
-                     f'{row["seeds"]} | '
+        stats = ' | '.join(_fmt(row[k], digits)
+                           for k in ('before', 'best', 'after'))
+        lines.append(f'| {_name(row["config"])} | {row["metric"]} | {stats} '
+                     f'| {paired} | {row["seeds"]} | '
                      f'{row["s_per_iter"]:.3f} | {peak} |')
     return '\n'.join(lines)
 
@@ -604,25 +531,18 @@ def draw_curves(rows: List[dict], path: str, title: str = '') -> None:
                                for r in records])
             mean, std = values.mean(0), values.std(0)
             ax_val.plot(iters, mean, color=colour, marker='.', label=label)
-            ax_val.fill_between(
-                iters, mean - std, mean + std, color=colour, alpha=0.2)
+            ax_val.fill_between(iters, mean - std, mean + std, color=colour,
+                                alpha=0.2)
         n = min(len(r['losses']) for r in records)
         if n:
             loss = np.mean([r['losses'][:n] for r in records], axis=0)
             window = max(1, n // 50)
-            ax_loss.plot(
-                np.arange(n)[window - 1:] + 1,
-                _smooth(loss, window),
-                color=colour,
-                label=label)
-    ax_val.set(
-        xlabel='iteration',
-        ylabel=f'validation {rows[0]["metric"]}',
-        title=title or 'validation (mean ± std over seeds)')
-    ax_loss.set(
-        xlabel='iteration',
-        ylabel='training loss',
-        title='training loss (mean over seeds, moving average)')
+            ax_loss.plot(np.arange(n)[window - 1:] + 1, _smooth(loss, window),
+                         color=colour, label=label)
+    ax_val.set(xlabel='iteration', ylabel=f'validation {rows[0]["metric"]}',
+               title=title or 'validation (mean ± std over seeds)')
+    ax_loss.set(xlabel='iteration', ylabel='training loss',
+                title='training loss (mean over seeds, moving average)')
     ax_loss.set_yscale('log')
     for ax in (ax_val, ax_loss):
         ax.grid(alpha=0.3)
@@ -661,20 +581,14 @@ def _seed_list(seeds: Union[int, Sequence[int]]) -> List[int]:
     return seeds
 
 
-def compare(configs: Sequence[str],
-            iters: int,
+def compare(configs: Sequence[str], iters: int,
             seeds: Union[int, Sequence[int]] = 1,
             out: str = 'work_dirs/compare_training',
-            cfg_options: Optional[dict] = None,
-            overfit: bool = False,
-            batch_size: Optional[int] = None,
-            metric: Optional[str] = None,
-            device: Optional[str] = None,
-            pictures: bool = True,
-            progress: bool = True,
-            data_root: Optional[str] = None,
-            train_ann: Optional[str] = None,
-            val_ann: Optional[str] = None,
+            cfg_options: Optional[dict] = None, overfit: bool = False,
+            batch_size: Optional[int] = None, metric: Optional[str] = None,
+            device: Optional[str] = None, pictures: bool = True,
+            progress: bool = True, data_root: Optional[str] = None,
+            train_ann: Optional[str] = None, val_ann: Optional[str] = None,
             val_interval: Optional[int] = None,
             resume: bool = False) -> List[dict]:
     """Train every config for ``iters`` iterations with each of ``seeds``
@@ -719,10 +633,8 @@ def compare(configs: Sequence[str],
     else:
         data = "each config's validation set and metric"
     settings = dict(
-        iters=iters,
-        val_interval=val_interval or iters,
-        batch_size=batch_size,
-        overfit=overfit,
+        iters=iters, val_interval=val_interval or iters,
+        batch_size=batch_size, overfit=overfit,
         data_root=data_root and osp.abspath(data_root),
         train_ann=train_ann and osp.abspath(train_ann),
         val_ann=val_ann and osp.abspath(val_ann))
@@ -746,11 +658,9 @@ def compare(configs: Sequence[str],
               f'{len(todo)} to run')
 
     def write(final: bool) -> List[dict]:
-        rows = [
-            summarise(config, cfg, records[name], metric)
-            for config, name, cfg in zip(configs, names, cfgs)
-            if records[name]
-        ]
+        rows = [summarise(config, cfg, records[name], metric)
+                for config, name, cfg in zip(configs, names, cfgs)
+                if records[name]]
         if not rows:
             return rows
         add_paired_differences(rows)
@@ -758,12 +668,9 @@ def compare(configs: Sequence[str],
         with open(osp.join(out, 'results.md'), 'w') as f:
             f.write(table + '\n')
         with open(osp.join(out, 'results.json'), 'w') as f:
-            json.dump(
-                dict(settings, seeds=seeds, configs=list(configs), rows=rows,
-                     complete=final),
-                f,
-                indent=1,
-                default=str)
+            json.dump(dict(settings, seeds=seeds, configs=list(configs),
+                           rows=rows, complete=final), f, indent=1,
+                      default=str)
         draw_curves(rows, osp.join(out, 'curves.png'))
         if final:
             if progress:
@@ -776,15 +683,9 @@ def compare(configs: Sequence[str],
         picture = (osp.join(out, f'{name}.png')
                    if pictures and seed == seeds[0] else None)
         record = run_job(
-            cfg,
-            iters,
-            seed,
-            osp.join(out, name, f'seed{seed}'),
-            batch_size=batch_size,
-            device=device,
-            progress=bar,
-            picture=picture,
-            title=f'{name}, {iters} iterations',
+            cfg, iters, seed, osp.join(out, name, f'seed{seed}'),
+            batch_size=batch_size, device=device, progress=bar,
+            picture=picture, title=f'{name}, {iters} iterations',
             val_interval=val_interval)
         os.makedirs(osp.dirname(path), exist_ok=True)
         with open(path, 'w') as f:
@@ -800,78 +701,37 @@ def parse_args(argv=None):
         description='Train configs side by side from the same seeds on the '
         'same data and compare their validation metric before, at best and '
         'after training.')
-    parser.add_argument('configs', nargs='+', help='config files')
-    parser.add_argument(
-        '--iters', type=int, required=True, help='training iterations')
-    parser.add_argument(
-        '--seeds',
-        type=int,
-        nargs='+',
-        default=[0],
+    add = parser.add_argument
+    add('configs', nargs='+', help='config files')
+    add('--iters', type=int, required=True, help='training iterations')
+    add('--seeds', type=int, nargs='+', default=[0],
         help='the seeds, the same for every config (default: 0)')
-    parser.add_argument(
-        '--val-interval',
-        type=int,
-        help='validate every VAL_INTERVAL iterations (default: only after '
-        'the last; always before the first)')
-    parser.add_argument(
-        '--data-root',
-        help='held-out validation: folder the image paths of --train-ann '
-        'and --val-ann are relative to')
-    parser.add_argument(
-        '--train-ann', help='held-out validation: training annotation file')
-    parser.add_argument(
-        '--val-ann',
-        help='held-out validation: validation annotation file (scored by '
-        'PCK@0.2 of the torso)')
-    parser.add_argument(
-        '--batch-size', type=int, help='override the training batch size')
-    parser.add_argument(
-        '--out', default='work_dirs/compare_training', help='output folder')
-    parser.add_argument(
-        '--resume',
-        action='store_true',
-        help='keep the runs already finished in --out (runs/*/seed*.json) '
-        'and run only the others')
-    parser.add_argument(
-        '--overfit',
-        action='store_true',
-        help='train and evaluate on the five real MPII samples (batch 5, '
-        'PCK@0.2 of the bbox)')
-    parser.add_argument(
-        '--metric', help="metric key to compare (default: the config's "
+    add('--val-interval', type=int, help='validate every VAL_INTERVAL '
+        'iterations (default: only after the last; always before the first)')
+    add('--data-root', help='held-out validation: folder the image paths of '
+        '--train-ann and --val-ann are relative to')
+    add('--train-ann', help='held-out validation: training annotation file')
+    add('--val-ann', help='held-out validation: validation annotation file '
+        '(scored by PCK@0.2 of the torso)')
+    add('--batch-size', type=int, help='override the training batch size')
+    add('--out', default='work_dirs/compare_training', help='output folder')
+    add('--resume', action='store_true', help='keep the runs already '
+        'finished in --out (runs/*/seed*.json) and run only the others')
+    add('--overfit', action='store_true', help='train and evaluate on the '
+        'five real MPII samples (batch 5, PCK@0.2 of the bbox)')
+    add('--metric', help="metric key to compare (default: the config's "
         'save_best, else the first one)')
-    parser.add_argument(
-        '--device', choices=('cpu', 'cuda'), help='default: cuda if '
-        'available')
-    parser.add_argument(
-        '--no-pictures', action='store_true', help='skip the pictures')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
+    add('--device', choices=('cpu', 'cuda'),
+        help='default: cuda if available')
+    add('--no-pictures', dest='pictures', action='store_false',
+        help='skip the pictures')
+    add('--cfg-options', nargs='+', action=DictAction,
         help='override settings of every config, as in tools/train.py')
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> List[dict]:
-    args = parse_args(argv)
-    return compare(
-        args.configs,
-        args.iters,
-        seeds=args.seeds,
-        out=args.out,
-        cfg_options=args.cfg_options,
-        overfit=args.overfit,
-        batch_size=args.batch_size,
-        metric=args.metric,
-        device=args.device,
-        pictures=not args.no_pictures,
-        data_root=args.data_root,
-        train_ann=args.train_ann,
-        val_ann=args.val_ann,
-        val_interval=args.val_interval,
-        resume=args.resume)
+    return compare(**vars(parse_args(argv)))
 
 
 if __name__ == '__main__':

@@ -30,8 +30,8 @@ from mmengine.config import DictAction
 from torch import nn
 
 from mmpose_attn.models.utils.deform_conv import DeformConv2d
-from .config_utils import (ConfigLike, build_model, config_name, input_hw_of,
-                           load_config)
+from .measure import (ConfigLike, build_model, input_hw_of, load_config,
+                      parse_hw)
 
 
 def _deform_conv_flop_jit(weight_index: int):
@@ -130,7 +130,7 @@ def get_flops(config: ConfigLike,
     """Build ``config``'s model offline and count its params and FLOPs.
 
     Args:
-        config (str | Config | dict): Config path, ``pkg::`` path or config.
+        config (str | Config): Config path, ``pkg::`` path or config.
         input_shape (Sequence[int], optional): ``(H, W)`` or ``(S,)`` for a
             square input. Defaults to the codec's ``input_size``.
         cfg_options (dict, optional): Overrides merged into the config.
@@ -142,20 +142,12 @@ def get_flops(config: ConfigLike,
         ``input_hw``.
     """
     cfg = load_config(config, cfg_options)
-    input_hw = _parse_hw(input_shape) if input_shape else input_hw_of(cfg)
+    input_hw = parse_hw(input_shape) if input_shape else input_hw_of(cfg)
     model = build_model(cfg, device)
     result = model_complexity(model, input_hw, with_table=with_table)
-    result.update(config=config_name(config), input_hw=input_hw)
+    result.update(config=config if isinstance(config, str) else cfg.filename,
+                  input_hw=input_hw)
     return result
-
-
-def _parse_hw(shape: Sequence[int]) -> Tuple[int, int]:
-    shape = [int(s) for s in shape]
-    if len(shape) == 1:
-        return (shape[0], shape[0])
-    if len(shape) == 2:
-        return (shape[0], shape[1])
-    raise ValueError(f'--input-shape takes H W or S, got {shape}')
 
 
 def format_rows(results: Sequence[dict]) -> str:
@@ -173,19 +165,16 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Params (M) and GFLOPs (1 MAC = 1 FLOP, mmengine '
         "counter) of configs' networks at their input size")
-    parser.add_argument(
-        'configs', nargs='+', metavar='CONFIG',
+    add = parser.add_argument
+    add('configs', nargs='+', metavar='CONFIG',
         help='config path(s) or pkg:: path(s), e.g. mmpose::body_2d_keypoint'
         '/topdown_heatmap/coco/td-hm_hrnet-w32_8xb64-210e_coco-256x192.py')
-    parser.add_argument(
-        '--input-shape', type=int, nargs='+', default=None, metavar='N',
+    add('--input-shape', type=int, nargs='+', default=None, metavar='N',
         help='input H W (or S for square); default: the codec input_size')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction, default={},
+    add('--cfg-options', nargs='+', action=DictAction, default={},
         help='override config entries, xxx=yyy (applied to every config)')
-    parser.add_argument('--device', default='cpu')
-    parser.add_argument(
-        '--show-table', action='store_true',
+    add('--device', default='cpu')
+    add('--show-table', action='store_true',
         help='also print the per-module breakdown')
     return parser.parse_args(argv)
 
@@ -194,14 +183,14 @@ def main(argv=None) -> List[dict]:
     args = parse_args(argv)
     results = []
     for config in args.configs:
-        results.append(
-            get_flops(config, args.input_shape, args.cfg_options, args.device,
-                      with_table=args.show_table))
+        result = get_flops(config, args.input_shape, args.cfg_options,
+                           args.device, with_table=args.show_table)
+        results.append(result)
         if args.show_table:
-            print(results[-1]['table'])
-        if results[-1]['unsupported_ops']:
+            print(result['table'])
+        if result['unsupported_ops']:
             print(f'note: {config}: ops without a FLOP formula (counted as '
-                  f"0): {results[-1]['unsupported_ops']}", file=sys.stderr)
+                  f"0): {result['unsupported_ops']}", file=sys.stderr)
     print(format_rows(results))
     return results
 

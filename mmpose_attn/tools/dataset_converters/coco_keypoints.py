@@ -69,21 +69,17 @@ def coco_annotation(ann_id: int, image_id: int, keypoints: np.ndarray,
 
 def write_coco(path: str, images: List[dict], annotations: List[dict],
                keypoint_names: Sequence[str],
-               skeleton: Sequence[Sequence[int]], description: str) -> None:
+               skeleton: Sequence[Sequence[int]], description: str,
+               **info) -> None:
     """Write a COCO keypoint json; ``skeleton`` holds 0-based index pairs
-    (stored 1-based, as COCO does)."""
-    coco: Dict = dict(
-        info=dict(description=description),
-        images=images,
-        annotations=annotations,
-        categories=[
-            dict(
-                id=1,
-                name='person',
-                supercategory='person',
-                keypoints=list(keypoint_names),
-                skeleton=[[a + 1, b + 1] for a, b in skeleton])
-        ])
+    (stored 1-based, as COCO does); ``info`` goes to its ``info`` beside
+    ``description``."""
+    category = dict(id=1, name='person', supercategory='person',
+                    keypoints=list(keypoint_names),
+                    skeleton=[[a + 1, b + 1] for a, b in skeleton])
+    coco: Dict = dict(info=dict(description=description, **info),
+                      images=images, annotations=annotations,
+                      categories=[category])
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     with open(path, 'w') as f:
         json.dump(coco, f)

@@ -63,9 +63,7 @@ def example_keypoints(path: str, index: int, coords) -> np.ndarray:
     return np.concatenate([xy, v[:, None]], axis=1)
 
 
-def convert(flic_root: str,
-            out_dir: str,
-            margin: float = 0.2,
+def convert(flic_root: str, out_dir: str, margin: float = 0.2,
             force: bool = False) -> None:
     for split in ('train', 'test'):  # refuse before the slow conversion
         check_output_path(osp.join(out_dir, f'flic_{split}.json'), force)
@@ -93,18 +91,11 @@ def convert(flic_root: str,
         images, annotations = splits[split]
         images.append(
             dict(id=i + 1, file_name=file_name, width=width, height=height))
-        annotations.append(
-            coco_annotation(
-                i + 1,
-                i + 1,
-                kpts,
-                keypoints_bbox(kpts, width, height, margin),
-                torso_bbox=[
-                    float(x1 - 1.),
-                    float(y1 - 1.),
-                    float(x2 - x1),
-                    float(y2 - y1)
-                ]))
+        torso = [float(x1 - 1.), float(y1 - 1.), float(x2 - x1),
+                 float(y2 - y1)]
+        annotations.append(coco_annotation(
+            i + 1, i + 1, kpts, keypoints_bbox(kpts, width, height, margin),
+            torso_bbox=torso))
     if missing_images:
         raise FileNotFoundError(
             f'{len(missing_images)} images named in {mat} are missing under '
@@ -128,9 +119,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--out-dir', help='output folder (default: FLIC_ROOT/annotations)')
     parser.add_argument(
-        '--margin',
-        type=float,
-        default=0.2,
+        '--margin', type=float, default=0.2,
         help='bbox padding per side, as a fraction of the longer side of '
         'the tight box around the labelled joints (FLIC labels no head top, '
         'hence more than LSP)')

@@ -33,7 +33,6 @@ The visibility flags of the two files are opposite: in LSP
 marks a VISIBLE joint (v = 2) and ``0`` an invisible, unlabelled one (v = 0).
 """
 import argparse
-import json
 import os.path as osp
 from typing import List, Optional, Sequence, Tuple
 
@@ -102,12 +101,8 @@ def convert_split(data_root: str, image_dir: str, keypoints: np.ndarray,
             skipped += 1
             continue
         img_id = id_offset + i + 1
-        images.append(
-            dict(
-                id=img_id,
-                file_name=osp.relpath(path, data_root),
-                width=width,
-                height=height))
+        images.append(dict(id=img_id, file_name=osp.relpath(path, data_root),
+                           width=width, height=height))
         annotations.append(
             coco_annotation(img_id, img_id, kpts,
                             keypoints_bbox(kpts, width, height, margin)))
@@ -116,13 +111,9 @@ def convert_split(data_root: str, image_dir: str, keypoints: np.ndarray,
     return images, annotations
 
 
-def convert(data_root: str,
-            out_dir: str,
-            lsp_dir: str = None,
-            lspet_dir: str = None,
-            use_lspet: bool = True,
-            num_train: int = 1000,
-            margin: float = 0.1,
+def convert(data_root: str, out_dir: str, lsp_dir: str = None,
+            lspet_dir: str = None, use_lspet: bool = True,
+            num_train: int = 1000, margin: float = 0.1,
             force: bool = False) -> None:
     lsp_dir = lsp_dir or osp.join(data_root, 'lsp_dataset')
     lspet_dir = lspet_dir or osp.join(data_root, 'lspet_dataset')
@@ -160,11 +151,8 @@ def convert(data_root: str,
         'joints.mat')
 
 
-def split_lspet(lspet_dir: str,
-                out_dir: str,
-                val_count: int,
-                split_seed: int = 0,
-                data_root: Optional[str] = None,
+def split_lspet(lspet_dir: str, out_dir: str, val_count: int,
+                split_seed: int = 0, data_root: Optional[str] = None,
                 margin: float = 0.1,
                 force: bool = False) -> Tuple[List[int], List[int]]:
     """Split LSP-extended alone into ``lspet_train.json`` and
@@ -217,74 +205,43 @@ def split_lspet(lspet_dir: str,
                         'LSP-extended val')
     train_ids = [im['id'] for im in train[0]]
     val_ids = [im['id'] for im in val[0]]
-    split = dict(
-        source=osp.abspath(mat),
-        seed=split_seed,
-        num_images=len(keypoints),
-        num_labelled=len(labelled),
-        train_ids=train_ids,
-        val_ids=val_ids)
+    split = dict(source=osp.abspath(mat), seed=split_seed,
+                 num_images=len(keypoints), num_labelled=len(labelled),
+                 train_ids=train_ids, val_ids=val_ids)
     for path, (images, anns), name in zip(paths, (train, val),
                                           ('train', 'val')):
         write_coco(
             str(path), images, anns, LSP_KEYPOINTS, LSP_SKELETON,
             f'LSP-extended {name} split ({len(images)} of '
             f'{len(labelled)} labelled images, val {val_count}, seed '
-            f'{split_seed}), from {mat}')
-        _record_split(path, dict(split, subset=name))
+            f'{split_seed}), from {mat}', split=dict(split, subset=name))
     return train_ids, val_ids
-
-
-def _record_split(path, split: dict) -> None:
-    """Add the split to the ``info`` of the json at ``path``."""
-    with open(path) as f:
-        coco = json.load(f)
-    coco['info']['split'] = split
-    with open(path, 'w') as f:
-        json.dump(coco, f)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument(
-        'data_root',
-        nargs='?',
+    add = parser.add_argument
+    add('data_root', nargs='?',
         help='folder holding lsp_dataset/ and lspet_dataset/; image paths in '
         'the json are relative to it (use it as data_root, with '
         "data_prefix=dict(img='')). With --val-count: default the folder "
         'holding --lspet-dir')
-    parser.add_argument(
-        '--out-dir', help='output folder (default: DATA_ROOT/annotations)')
-    parser.add_argument(
-        '--lsp-dir', help='LSP folder (default: DATA_ROOT/lsp_dataset)')
-    parser.add_argument(
-        '--lspet-dir',
+    add('--out-dir', help='output folder (default: DATA_ROOT/annotations)')
+    add('--lsp-dir', help='LSP folder (default: DATA_ROOT/lsp_dataset)')
+    add('--lspet-dir',
         help='LSP-extended folder (default: DATA_ROOT/lspet_dataset)')
-    parser.add_argument(
-        '--val-count',
-        type=int,
+    add('--val-count', type=int,
         help='split LSP-extended alone (no LSP folder needed) into '
         'lspet_train.json and lspet_val.json with VAL_COUNT images')
-    parser.add_argument(
-        '--split-seed',
-        type=int,
-        default=0,
+    add('--split-seed', type=int, default=0,
         help='seed of the random --val-count split (default 0)')
-    parser.add_argument(
-        '--no-lspet',
-        action='store_true',
+    add('--no-lspet', action='store_true',
         help='train on the 1000 LSP training images only')
-    parser.add_argument(
-        '--num-train',
-        type=int,
-        default=1000,
+    add('--num-train', type=int, default=1000,
         help='the first NUM_TRAIN LSP images are the training split')
-    parser.add_argument(
-        '--margin',
-        type=float,
-        default=0.1,
+    add('--margin', type=float, default=0.1,
         help='bbox padding per side, as a fraction of the longer side of '
         'the tight box around the labelled joints')
     add_force_argument(parser)
@@ -301,24 +258,17 @@ def main(argv=None):
         lspet_dir = args.lspet_dir or osp.join(args.data_root,
                                                'lspet_dataset')
         data_root = args.data_root or osp.dirname(osp.abspath(lspet_dir))
-        split_lspet(
-            lspet_dir,
-            args.out_dir or osp.join(data_root, 'annotations'),
-            args.val_count,
-            split_seed=args.split_seed,
-            data_root=data_root,
-            margin=args.margin,
-            force=args.force)
+        split_lspet(lspet_dir,
+                    args.out_dir or osp.join(data_root, 'annotations'),
+                    args.val_count, split_seed=args.split_seed,
+                    data_root=data_root, margin=args.margin,
+                    force=args.force)
         return
-    convert(
-        args.data_root,
-        args.out_dir or osp.join(args.data_root, 'annotations'),
-        lsp_dir=args.lsp_dir,
-        lspet_dir=args.lspet_dir,
-        use_lspet=not args.no_lspet,
-        num_train=args.num_train,
-        margin=args.margin,
-        force=args.force)
+    convert(args.data_root,
+            args.out_dir or osp.join(args.data_root, 'annotations'),
+            lsp_dir=args.lsp_dir, lspet_dir=args.lspet_dir,
+            use_lspet=not args.no_lspet, num_train=args.num_train,
+            margin=args.margin, force=args.force)
 
 
 if __name__ == '__main__':

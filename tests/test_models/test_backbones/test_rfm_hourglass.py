@@ -75,7 +75,6 @@ def test_rfm_matches_hand_written_reference():
 
 def _tiny(**kwargs):
     cfg = dict(
-        num_keypoints=3,
         num_stacks=2,
         feat_channels=16,
         stem_channels=(8, 16),
@@ -85,36 +84,44 @@ def _tiny(**kwargs):
     return RFMHourglassNet(**cfg)
 
 
-def test_rfm_hourglass_outputs_h1_and_f1_to_f4():
+def test_output_is_f1_to_f4_then_the_stacks_features():
+    """A plain tuple (F_1..F_4, y_1, y_2): F_n are the last stack's decoder
+    levels, highest resolution first, projected to level_channels; y_s the
+    stacks' features of forward_stacks, the last stack's last."""
     net = _tiny()
     net.eval()  # BaseBackbone.train() returns None: no chaining
+    x = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
-        out = net(torch.rand(1, 3, 64, 64))
-    assert len(out.heatmaps) == 2
-    assert all(h.shape == (1, 3, 16, 16) for h in out.heatmaps)
-    # F_1..F_4: highest resolution first, projected to level_channels
-    assert [tuple(f.shape[1:]) for f in out.features] == [
-        (4, 16, 16), (8, 8, 8), (16, 4, 4), (32, 2, 2)]
-    # They are the last stack's decoder levels (innermost first in `levels`)
-    proj = net.level_projections[0]
-    assert torch.allclose(out.features[0], proj(out.levels[-1][-1]))
+        out = net(x)
+        stack_feats, levels = net.forward_stacks(x)
+    assert type(out) is tuple and len(out) == 4 + 2
+    assert [tuple(f.shape[1:]) for f in out] == [
+        (4, 16, 16), (8, 8, 8), (16, 4, 4), (32, 2, 2), (16, 16, 16),
+        (16, 16, 16)]
+    # levels[s] is innermost first: F_1 is the outermost level of stack 2
+    for n, (proj, f) in enumerate(zip(net.level_projections, out[:4])):
+        assert torch.equal(f, proj(levels[-1][-1 - n]))
+    assert torch.equal(out[4], stack_feats[0])
+    assert torch.equal(out[5], stack_feats[1])
+    assert not torch.equal(out[4], out[5])
 
 
 def test_paper_geometry_at_256():
-    """F_1..F_4 at 64, 32, 16, 8 px with 64..512 channels (Sec. III-C)."""
+    """F_1..F_4 at 64, 32, 16, 8 px with 64..512 channels (Sec. III-C), the
+    stack features (H_1's input) at 64 px."""
     net = _tiny(num_stacks=1, level_channels=(64, 128, 256, 512))
     net.eval()
     with torch.no_grad():
         out = net(torch.rand(1, 3, 256, 256))
-    assert out.heatmaps[-1].shape == (1, 3, 64, 64)
-    assert [tuple(f.shape[1:]) for f in out.features] == [
-        (64, 64, 64), (128, 32, 32), (256, 16, 16), (512, 8, 8)]
+    assert [tuple(f.shape[1:]) for f in out] == [
+        (64, 64, 64), (128, 32, 32), (256, 16, 16), (512, 8, 8),
+        (16, 64, 64)]
 
 
 def test_every_unit_is_an_rfm_where_newell_has_a_bottleneck():
     rfm_net = _tiny()
     newell = DilatedHourglassNet(
-        3, num_stacks=2, num_downsamples=4, dilated_blocks=False,
+        num_stacks=2, num_downsamples=4, dilated_blocks=False,
         feat_channels=16, stem_channels=(8, 16))
     n_rfm = sum(isinstance(m, ReceptiveFortifiedModule)
                 for m in rfm_net.modules())
@@ -123,27 +130,36 @@ def test_every_unit_is_an_rfm_where_newell_has_a_bottleneck():
     assert not any(isinstance(m, Bottleneck) for m in rfm_net.modules())
 
 
-def test_stacks_give_intermediate_heatmaps_and_basic_block_variant():
+def test_one_output_per_stack_and_basic_block_variant():
     net = _tiny(num_stacks=3, dilated_branch=False, se_ratio=None)
     net.eval()
     with torch.no_grad():
         out = net(torch.rand(1, 3, 64, 64))
-    assert len(out.heatmaps) == 3 and len(out.stack_feats) == 3
+    assert len(out) == 4 + 3 and len(net.hourglasses) == 3
     units = [m for m in net.modules()
              if isinstance(m, ReceptiveFortifiedModule)]
     assert units and all(
         m.dilated_conv is None and m.se is None for m in units)
 
 
-def test_dilated_blocks_is_rejected_clearly():
+def test_dilated_blocks_and_out_levels_are_rejected_clearly():
     with pytest.raises(ValueError, match='dilated_blocks=True'):
         _tiny(dilated_blocks=True)
+    with pytest.raises(ValueError, match='out_levels=True'):
+        _tiny(out_levels=True)
 
 
-def test_no_level_channels_gives_no_features_and_bad_config_errors():
+def test_no_level_channels_gives_the_stacks_features_only():
+    """level_channels=None: DilatedHourglassNet's output (y_1..y_S), what a
+    stock CPMHead(num_stages=S) reads."""
     net = _tiny(level_channels=None)
     net.eval()
-    assert net(torch.rand(1, 3, 64, 64)).features == ()
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        out = net(x)
+        stack_feats, _ = net.forward_stacks(x)
+    assert len(out) == 2
+    assert all(torch.equal(a, b) for a, b in zip(out, stack_feats))
     with pytest.raises(ValueError, match='level_channels'):
         _tiny(depth=2, num_downsamples=2)
 
@@ -151,7 +167,8 @@ def test_no_level_channels_gives_no_features_and_bad_config_errors():
 def _feature_loss_grads(net, x):
     """Gradients of a loss on F_1..F_N alone: (level projections, rest)."""
     net.zero_grad()
-    sum((f * f).sum() for f in net(x).features).backward()
+    num_levels = len(net.level_channels)
+    sum((f * f).sum() for f in net(x)[:num_levels]).backward()
     proj = [p.grad.clone() for p in net.level_projections.parameters()]
     rest = [
         torch.zeros_like(p) if p.grad is None else p.grad.clone()
@@ -177,7 +194,7 @@ def test_feature_grad_scale_scales_what_losses_on_features_send_back():
         with torch.no_grad():
             net.eval(), full.eval()
             x_eval = torch.rand(1, 3, 64, 64)
-            for a, b in zip(net(x_eval).features, full(x_eval).features):
+            for a, b in zip(net(x_eval), full(x_eval)):
                 assert torch.equal(a, b)
         net.train(), full.train()
         proj, rest = _feature_loss_grads(net, x)
@@ -187,7 +204,7 @@ def test_feature_grad_scale_scales_what_losses_on_features_send_back():
             assert torch.allclose(g, scale * g1, rtol=1e-4, atol=1e-7)
     # the heatmap loss trains the hourglass whatever the scale
     net.zero_grad()
-    net(x).heatmaps[-1].sum().backward()
+    net(x)[-1].sum().backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0
                for n, p in net.named_parameters()
                if not n.startswith('level_projections'))

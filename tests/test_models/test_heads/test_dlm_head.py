@@ -9,11 +9,11 @@ from mmpose.codecs import MSRAHeatmap, RegressionLabel
 from mmpose.models.heads import CPMHead
 from mmpose.models.losses import RLELoss
 from mmpose.structures import PoseDataSample
-from mmpose_attn.models.backbones.rfm_hourglass import (RFMHourglassNet,
-                                                        RFMHourglassOutput)
+from mmpose_attn.models.backbones.rfm_hourglass import RFMHourglassNet
 from mmpose_attn.models.heads.dlm_head import DLMHead
 
-K, IN, HM = 3, 64, 16
+# keypoints, input size, heatmap size, channels of the stacks' features
+K, IN, HM, C = 3, 64, 16, 8
 SFM = dict(
     type='SpatialFusionModule',
     in_channels=(4, 8, 16, 32),
@@ -26,7 +26,8 @@ KPTS = [[[10, 20], [30, 40], [50, 12]], [[32, 32], [8, 56], [60, 4]]]
 
 
 def _head(**kwargs):
-    cfg = dict(out_channels=K, num_stacks=2, sfm=SFM, decoder=CODEC)
+    cfg = dict(
+        in_channels=C, out_channels=K, num_stacks=2, sfm=SFM, decoder=CODEC)
     cfg.update(kwargs)
     head = DLMHead(**cfg)
     head.init_weights()
@@ -72,13 +73,18 @@ def _samples(keypoints):
 
 
 def _feats(b=2):
-    return RFMHourglassOutput(
-        heatmaps=tuple(torch.rand(b, K, HM, HM) for _ in range(2)),
-        levels=(),
-        stack_feats=(),
-        features=tuple(
-            torch.randn(b, c, HM >> i, HM >> i)
-            for i, c in enumerate(SFM['in_channels'])))
+    """RFMHourglassNet's layout: (F_1..F_4, y_1, y_2)."""
+    return (*(torch.randn(b, c, HM >> i, HM >> i)
+              for i, c in enumerate(SFM['in_channels'])),
+            *(torch.rand(b, C, HM, HM) for _ in range(2)))
+
+
+def _cpm(head, **kwargs):
+    """MMPose's CPMHead with the head's heatmap layers."""
+    cpm = CPMHead(C, K, num_stages=head.num_stacks, decoder=CODEC, **kwargs)
+    missing, _ = cpm.load_state_dict(head.state_dict(), strict=False)
+    assert not missing
+    return cpm
 
 
 def _peaks(h):
@@ -108,7 +114,7 @@ def test_init_centres_mu_hat_and_sigma_hat_at_the_target_width():
 def test_h2_has_h1_shape_and_peaks_at_mu_hat():
     head = _head().eval()
     _identity_flow(head)
-    h1 = _feats().heatmaps[-1]
+    h1 = head.forward(_feats())[-1]
     mu = torch.tensor([[[0.25, 0.5], [0.75, 0.1], [0.5, 0.5]],
                        [[0.1, 0.9], [0.4, 0.6], [0.9, 0.3]]])
     sigma = torch.full_like(mu, 0.05)
@@ -248,25 +254,85 @@ def test_regression_targets_follow_regression_label_and_heatmap_weights():
         _head().loss(_feats(), samples)
 
 
+def test_heatmaps_are_cpm_heads_on_the_stack_features():
+    """The heatmap layers are MMPose's CPMHead's (one 1x1 conv per stack,
+    optional deconvolutions), on the last num_stacks entries of the input;
+    H_1 is the last stack's."""
+    torch.manual_seed(0)
+    feats = _feats()
+    head = _head()
+    cpm = _cpm(head)
+    out, ref = head.forward(feats), cpm.forward(list(feats[-2:]))
+    assert len(out) == 2
+    assert all(torch.equal(a, b) for a, b in zip(out, ref))
+    conv = head.multi_final_layers[-1]
+    assert torch.equal(out[-1], torch.nn.functional.conv2d(
+        feats[-1], conv.weight, conv.bias))
+    # CPMHead's init for the heatmap convs (std 0.001)
+    assert head.multi_final_layers[0].weight.std() < 0.002
+    # SimpleBaseline's deconvolutions, e.g. on ResNet's stride-32 stage
+    deconv = _head(
+        num_stacks=1,
+        deconv_out_channels=(8, 8),
+        deconv_kernel_sizes=(4, 4))
+    cpm = _cpm(deconv, deconv_out_channels=(8, 8), deconv_kernel_sizes=(4, 4))
+    deconv.eval(), cpm.eval()
+    small = torch.rand(2, C, HM // 4, HM // 4)
+    with torch.no_grad():
+        (h1, ) = deconv.forward((*feats[:4], small))
+        (ref, ) = cpm.forward([small])
+    assert h1.shape == (2, K, HM, HM) and torch.equal(h1, ref)
+
+
+def test_inputs_are_read_at_the_configured_positions():
+    """level_indices / stack_indices: the same head on another layout (e.g.
+    HRNet's branches, where H_1 comes from the first entry) gives the same
+    heatmaps, mu_hat and sigma_hat."""
+    torch.manual_seed(0)
+    feats = _feats()
+    head = _head().eval()
+    moved = _head(level_indices=(2, 3, 4, 5), stack_indices=(0, 1)).eval()
+    moved.load_state_dict(head.state_dict())
+    layout = (feats[4], feats[5], *feats[:4])
+    with torch.no_grad():
+        for a, b in zip(head.forward(feats), moved.forward(layout)):
+            assert torch.equal(a, b)
+        for a, b in zip(head.forward_distribution(feats),
+                        moved.forward_distribution(layout)):
+            assert torch.equal(a, b)
+    assert moved.level_indices == (2, 3, 4, 5)
+    assert head.level_indices == (0, 1, 2, 3)
+    assert head.stack_indices == (-2, -1)
+    with pytest.raises(ValueError, match='stack_indices'):
+        _head(stack_indices=(0, ))
+    with pytest.raises(ValueError, match='level_indices'):
+        _head(level_indices=(0, 1))
+
+
 def test_loss_weighting_follows_eq8():
     feats = _feats()
     samples = _samples(KPTS)
-    cpm = CPMHead(K, K, num_stages=2, final_layer=None)
-    ref = cpm.loss(list(feats.heatmaps), samples)['loss_kpt']
+    head = _head()
+    cpm = _cpm(head)
+    ref = cpm.loss(list(feats[-2:]), samples)['loss_kpt']
+    heatmaps = head.forward(feats)
 
     # chi = 0: H_1 term is the stock multi-stage loss, H_2 term vanishes
-    zero = _head(chi=0.0).loss(feats, samples)
+    zero = _head(chi=0.0)
+    zero.load_state_dict(head.state_dict())
+    zero = zero.loss(feats, samples)
     assert torch.allclose(zero['loss_kpt'], ref)
     assert zero['loss_dlm'] == 0
     # chi = 1: only the intermediate stack supervises the backbone heatmaps
-    one = _head(chi=1.0).loss(feats, samples)
-    inter = cpm.loss_module(feats.heatmaps[0],
+    one = _head(chi=1.0)
+    one.load_state_dict(head.state_dict())
+    one = one.loss(feats, samples)
+    inter = cpm.loss_module(heatmaps[0],
                             torch.stack([s.gt_fields.heatmaps
                                          for s in samples]),
                             torch.ones(2, K))
     assert torch.allclose(one['loss_kpt'], inter)
     # chi = sigma: per-keypoint weights from the regressed sigma
-    head = _head()
     losses = head.loss(feats, samples)
     with torch.no_grad():
         _, logit = head.forward_distribution(feats)
@@ -275,10 +341,7 @@ def test_loss_weighting_follows_eq8():
 
 
 def _feats_with_grad(b=2):
-    feats = _feats(b)
-    for t in feats.heatmaps + feats.features:
-        t.requires_grad_()
-    return feats
+    return tuple(t.requires_grad_() for t in _feats(b))
 
 
 def _nonzero(params):
@@ -304,8 +367,8 @@ def test_what_the_h2_term_trains(mode):
     fc = _nonzero(head.fc.parameters())
     sfm = _nonzero(head.sfm.parameters())
     to_features = [f.grad is not None and bool(f.grad.any())
-                   for f in feats.features]
-    h1 = feats.heatmaps[-1].grad
+                   for f in feats[:4]]
+    h1 = feats[-1].grad  # the last stack's features, H_1's input
     if mode == 'coupled':
         assert any(flow) and all(fc) and any(sfm) and all(to_features)
         assert h1 is None or not h1.any()
@@ -372,14 +435,22 @@ def _read_dlm(head, feats, gt):
     return mu_err, sigma.mean().item(), (_peaks(h2) - gt * HM).norm(dim=-1)
 
 
-def test_overfitting_a_batch_moves_mu_hat_onto_the_ground_truth():
+@pytest.mark.parametrize('terms', ['all', 'h2_alone'])
+def test_overfitting_a_batch_moves_mu_hat_onto_the_ground_truth(terms):
     """What a user reads off the DLM after overfitting one batch of fixed
-    features: mu_hat on the ground truth, sigma_hat shrinking, H_2's maximum
-    on the ground truth, so chi = sigma_hat falls and H_1 keeps its
-    supervision. (Before the fix mu_hat drifted away from the ground truth:
-    H_2's MSE pushed it off the image.)"""
+    features. All terms: mu_hat on the ground truth, sigma_hat shrinking,
+    H_2's maximum on the ground truth, so chi = sigma_hat falls and H_1
+    keeps its supervision. L(H_2) alone (no likelihood, coupled) must also
+    pull mu_hat towards the ground truth: before the fix H_2's MSE pushed it
+    off the image (measured 6.1 -> 3.9 px; with L(H_2) negated 6.1 -> 6.4 px
+    and sigma_hat 0.12 -> 0.91; with L(H_2) zeroed nothing moves; the run
+    with all terms lands within 2 px with L(H_2) zeroed or negated, as the
+    likelihood alone moves mu_hat)."""
     torch.manual_seed(0)
-    head = _head(flow_grid_size=16)
+    if terms == 'all':
+        head = _head(flow_grid_size=16)
+    else:
+        head = _head(flow_grid_size=16, rle_loss_weight=0.0)
     feats, samples = _feats(), _samples(KPTS)
     gt = torch.tensor(KPTS, dtype=torch.float32) / IN
     opt = torch.optim.Adam(head.parameters(), lr=2e-3)
@@ -393,6 +464,10 @@ def test_overfitting_a_batch_moves_mu_hat_onto_the_ground_truth():
         opt.step()
         chis.append(losses['chi'].item())
     mu_err, sigma, peak_err = _read_dlm(head, feats, gt)
+    if terms == 'h2_alone':
+        assert mu_err <= 0.75 * mu_err0, (mu_err0, mu_err)
+        assert sigma < 1.5 * sigma0, (sigma0, sigma)
+        return
     assert mu_err <= mu_err0 / 2 and mu_err < 2.0, (mu_err0, mu_err)
     assert sigma < sigma0, (sigma0, sigma)
     assert peak_err.max() <= 1.0, peak_err
@@ -402,7 +477,7 @@ def test_overfitting_a_batch_moves_mu_hat_onto_the_ground_truth():
 def test_bf16_autocast_loss_is_finite_and_close_to_float32():
     torch.manual_seed(0)
     backbone = RFMHourglassNet(
-        K, num_stacks=2, feat_channels=16, stem_channels=(8, 16),
+        num_stacks=2, feat_channels=C, stem_channels=(8, C),
         se_ratio=4, level_channels=SFM['in_channels'])
     backbone.eval()  # BaseBackbone.train() returns None: no chaining
     head = _head(flow_grid_size=32)
@@ -440,20 +515,21 @@ def test_inference_decodes_h1_without_running_sfm_or_flow(monkeypatch):
     monkeypatch.setattr(head.sfm, 'forward', boom)
     monkeypatch.setattr(head.flow, 'log_prob', boom)
     samples = _samples(KPTS[:1])
-    cpm = CPMHead(K, K, num_stages=2, final_layer=None, decoder=CODEC)
+    cpm = _cpm(head).eval()
     preds = head.predict(feats, samples, test_cfg=dict(flip_test=False))
-    ref = cpm.predict(list(feats.heatmaps), samples)
+    ref = cpm.predict(list(feats[-2:]), samples)
     assert np.allclose(preds[0].keypoints, ref[0].keypoints)
     # flip test: CPMHead's average of H_1 and its flipped mirror image
     flipped_feats = _feats(b=1)
     cfg = dict(flip_test=True, shift_heatmap=False, output_heatmaps=True)
     flipped = head.predict([feats, flipped_feats], samples, test_cfg=cfg)
-    ref = cpm.predict([list(feats.heatmaps),
-                       list(flipped_feats.heatmaps)], samples, test_cfg=cfg)
+    ref = cpm.predict([list(feats[-2:]), list(flipped_feats[-2:])],
+                      samples, test_cfg=cfg)
     assert np.allclose(flipped[0][0].keypoints, ref[0][0].keypoints)
     assert torch.allclose(flipped[1][0].heatmaps, ref[1][0].heatmaps)
-    assert not torch.allclose(flipped[1][0].heatmaps,
-                              feats.heatmaps[-1][0])
+    with torch.no_grad():
+        h1 = head.forward(feats)[-1][0]
+    assert not torch.allclose(flipped[1][0].heatmaps, h1)
 
 
 def test_predict_distribution_and_clear_errors():
@@ -464,15 +540,15 @@ def test_predict_distribution_and_clear_errors():
     with torch.no_grad():
         mu, sigma, h2 = head.predict_distribution(feats)
         # the regression of the SFM's pooled output and H_2 of Eq. 4
-        pooled = head.sfm(feats.features)[-1].mean((2, 3))
+        pooled = head.sfm(feats[:4])[-1].mean((2, 3))
         out = head.fc(pooled).view(1, K, 4)
         ref_h2 = head.render_heatmaps(out[..., :2], out[..., 2:].sigmoid(),
                                       (HM, HM))
     assert torch.allclose(mu, out[..., :2], atol=1e-6)
     assert torch.allclose(sigma, out[..., 2:].sigmoid(), atol=1e-6)
     assert torch.allclose(h2, ref_h2, atol=1e-6)
-    assert h2.shape == feats.heatmaps[-1].shape
-    with pytest.raises(ValueError, match='features'):
-        head.forward_distribution(feats._replace(features=()))
-    with pytest.raises(ValueError, match='2 stack heatmaps'):
-        head.forward(feats._replace(heatmaps=feats.heatmaps[:1]))
+    assert h2.shape == (1, K, HM, HM)
+    with pytest.raises(ValueError, match='F_1..F_N are expected at'):
+        head.forward_distribution(feats[:3])
+    with pytest.raises(ValueError, match="stacks' features are expected"):
+        head.forward(feats[-1:])

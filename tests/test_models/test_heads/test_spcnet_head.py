@@ -1,15 +1,15 @@
 """SPCNetHead: 8 stack + 1 SIM supervision (Eq. 6), SIM heatmap decoded
-(Eq. 7)."""
+(Eq. 7); it reads positions of a plain tuple."""
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.structures import InstanceData, PixelData
 
+from mmpose.models.heads import CPMHead
 from mmpose.models.losses import KeypointMSELoss
 from mmpose.structures import PoseDataSample
-from mmpose_attn.models.backbones.dilated_hourglass import HourglassOutput
 from mmpose_attn.models.heads.spcnet_head import SPCNetHead
-from mmpose_attn.models.necks.selective_information import SIMOutput
 
 K, S = 4, 3
 CODEC = dict(
@@ -44,31 +44,73 @@ def samples(batch=2):
     return out
 
 
-def sim_output(stack_heatmaps, fused):
-    return SIMOutput(heatmaps=tuple(stack_heatmaps), fused=fused,
-                     weights=None)
+def identity_convs(h):
+    """Each 1x1 conv copies the first K input channels: a feature with a
+    peak in channel k gives a heatmap with that peak."""
+    for conv in h.multi_final_layers:
+        conv.weight.data.zero_()
+        conv.bias.data.zero_()
+        conv.weight.data[:, :K, 0, 0] = torch.eye(K)
 
 
-def test_forward_appends_the_sim_heatmap():
+def as_features(heatmaps):
+    """(B, K, h, w) -> (B, 8, h, w): what :func:`identity_convs` maps back."""
+    return torch.cat([heatmaps, torch.zeros(2, 8 - K, 16, 16)], 1)
+
+
+def neck_output(seed=0):
+    """The SIM's output: S stack features, then F."""
+    g = torch.Generator().manual_seed(seed)
+    return tuple(torch.rand(2, 8, 16, 16, generator=g) for _ in range(S + 1))
+
+
+def test_one_conv_per_stack_and_one_for_f():
     h = head()
-    stacks = [torch.rand(2, K, 16, 16) for _ in range(S)]
-    fused = torch.rand(2, 8, 16, 16)
-    out = h.forward(sim_output(stacks, fused))
-    assert len(out) == S + 1
-    assert all(a is b for a, b in zip(out[:S], stacks))
-    torch.testing.assert_close(out[-1], h.final_layer(fused))
+    feats = neck_output()
+    out = h.forward(feats)
+    assert h.num_stages == S + 1 and len(out) == S + 1
+    # state dict: CPMHead's names, the SIM's conv last
+    assert sorted(k for k in h.state_dict() if 'final' in k) == sorted(
+        f'multi_final_layers.{i}.{p}' for i in range(S + 1)
+        for p in ('weight', 'bias'))
+    for o, f, conv in zip(out, feats, h.multi_final_layers):
+        assert conv.kernel_size == (1, 1)
+        torch.testing.assert_close(o, F.conv2d(f, conv.weight, conv.bias),
+                                   rtol=0, atol=0)
+
+
+def test_without_sim_it_equals_cpmhead():
+    """use_fused=False: MMPose's CPMHead with one 1x1 conv per stack, the
+    same state dict and the same outputs, loss and predictions."""
+    h = head(use_fused=False)
+    torch.manual_seed(0)
+    cpm = CPMHead(8, K, num_stages=S, deconv_out_channels=None,
+                  decoder=CODEC)
+    assert h.state_dict().keys() == cpm.state_dict().keys()
+    cpm.load_state_dict(h.state_dict())
+    feats = neck_output()[:S]
+    for a, b in zip(h.forward(feats), cpm.forward(feats)):
+        assert torch.equal(a, b)
+    data = samples()
+    assert torch.equal(h.loss(feats, data)['loss_kpt'],
+                       cpm.loss(feats, data)['loss_kpt'])
+    np.testing.assert_array_equal(
+        h.predict(feats, data)[0].keypoints,
+        cpm.predict(feats, data)[0].keypoints)
 
 
 def test_loss_sums_the_nine_mse_terms():
     h = head()
-    stacks = [torch.rand(2, K, 16, 16) for _ in range(S)]
-    feats = sim_output(stacks, torch.rand(2, 8, 16, 16))
+    feats = neck_output()
     data = samples()
     losses = h.loss(feats, data)
     gt = torch.stack([d.gt_fields.heatmaps for d in data])
     w = torch.cat([d.gt_instance_labels.keypoint_weights for d in data])
     mse = KeypointMSELoss(use_target_weight=True)
-    preds = stacks + [h.final_layer(feats.fused)]
+    preds = [
+        F.conv2d(f, conv.weight, conv.bias)
+        for f, conv in zip(feats, h.multi_final_layers)
+    ]
     expected = sum(mse(p, gt, w) for p in preds)
     torch.testing.assert_close(losses['loss_kpt'], expected)
     # by hand for one term: masked mean over B x K x H x W
@@ -78,14 +120,11 @@ def test_loss_sums_the_nine_mse_terms():
 
 def test_predict_decodes_the_sim_heatmap():
     h = head()
+    identity_convs(h)
     sim_peaks = [(3, 4), (10, 2), (7, 7), (12, 13)]
-    stacks = [peaked([(0, 0)] * K) for _ in range(S)]
-    # the final 1x1 conv: identity on the first K channels of F
-    h.final_layer.weight.data.zero_()
-    h.final_layer.bias.data.zero_()
-    h.final_layer.weight.data[:, :K, 0, 0] = torch.eye(K)
-    fused = torch.cat([peaked(sim_peaks), torch.zeros(2, 8 - K, 16, 16)], 1)
-    preds = h.predict(sim_output(stacks, fused), samples())
+    stacks = [as_features(peaked([(0, 0)] * K)) for _ in range(S)]
+    fused = as_features(peaked(sim_peaks))
+    preds = h.predict((*stacks, fused), samples())
     # heatmap (x, y) * stride 4 (MSRAHeatmap, no refinement on one-hot peaks)
     np.testing.assert_allclose(preds[0].keypoints[0],
                                np.array(sim_peaks) * 4.)
@@ -93,13 +132,10 @@ def test_predict_decodes_the_sim_heatmap():
 
 def test_flip_test_averages_sim_heatmaps():
     h = head()
-    stacks = [torch.zeros(2, K, 16, 16) for _ in range(S)]
-    h.final_layer.weight.data.zero_()
-    h.final_layer.bias.data.zero_()
-    h.final_layer.weight.data[:, :K, 0, 0] = torch.eye(K)
-    fused = torch.cat([peaked([(5, 5)] * K), torch.zeros(2, 8 - K, 16, 16)],
-                      1)
-    preds, fields = h.predict([sim_output(stacks, fused)] * 2,
+    identity_convs(h)
+    stacks = [torch.zeros(2, 8, 16, 16) for _ in range(S)]
+    fused = as_features(peaked([(5, 5)] * K))
+    preds, fields = h.predict([(*stacks, fused)] * 2,
                               samples(),
                               dict(flip_test=True, output_heatmaps=True))
     # the flipped pass un-flips x=5 to 10: both peaks at half height
@@ -107,23 +143,24 @@ def test_flip_test_averages_sim_heatmaps():
     assert hm[0, 5, 5] == pytest.approx(0.5) and hm[0, 5, 10] == 0.5
 
 
-def test_without_sim_it_is_the_stacked_hourglass_head():
+def test_without_sim_it_decodes_the_last_stack():
     h = head(use_fused=False)
-    assert h.final_layer is None and h.num_stages == S
-    stacks = [peaked([(1, 1)] * K)] * (S - 1) + [peaked([(9, 3)] * K)]
-    out = HourglassOutput(heatmaps=tuple(stacks), levels=(), stack_feats=())
-    assert len(h.forward(out)) == S
-    preds = h.predict(out, samples())
+    identity_convs(h)
+    stacks = [as_features(peaked([(1, 1)] * K))] * (S - 1) + [
+        as_features(peaked([(9, 3)] * K))
+    ]
+    assert len(h.forward(tuple(stacks))) == S
+    preds = h.predict(tuple(stacks), samples())
     np.testing.assert_allclose(preds[0].keypoints[0], [[36., 12.]] * K)
 
 
 def test_bad_input():
-    out = HourglassOutput(
-        heatmaps=(torch.zeros(1, K, 16, 16), ) * S, levels=(), stack_feats=())
-    with pytest.raises(ValueError, match='needs a neck output with `fused`'):
-        head().forward(out)
-    with pytest.raises(ValueError, match='expected 3 stack heatmaps'):
-        head(False).forward(out._replace(heatmaps=out.heatmaps[:2]))
+    feats = neck_output()
+    with pytest.raises(ValueError, match=r'expected 4 features \(the stacks'
+                       r"' features then the SIM's F"):
+        head().forward(feats[:S])
+    with pytest.raises(ValueError, match='expected 3 features'):
+        head(False).forward(feats)
 
 
 def test_loss_is_float32_under_autocast():
@@ -131,20 +168,18 @@ def test_loss_is_float32_under_autocast():
     through numpy, which has no bfloat16) and the MSE terms (Eq. 6) equal
     float32 arithmetic on the low-precision heatmaps."""
     h = head()
-    stacks = [torch.rand(2, K, 16, 16).bfloat16() for _ in range(S)]
-    fused = torch.rand(2, 8, 16, 16)
+    feats = neck_output()
     data = samples()
     with torch.autocast('cpu', dtype=torch.bfloat16):
-        losses = h.loss(sim_output(stacks, fused), data)
-        out = h.forward(sim_output(stacks, fused))
-        sim_heatmap = h.final_layer(fused)
-    assert sim_heatmap.dtype == torch.bfloat16
+        losses = h.loss(feats, data)
+        out = h.forward(feats)
+        low = [conv(f) for f, conv in zip(feats, h.multi_final_layers)]
+    assert all(heatmap.dtype == torch.bfloat16 for heatmap in low)
     assert all(o.dtype == torch.float32 for o in out)
     loss = losses['loss_kpt']
     assert loss.dtype == torch.float32 and 0 <= losses['acc_pose'] <= 1
     gt = torch.stack([d.gt_fields.heatmaps for d in data])
     w = torch.cat([d.gt_instance_labels.keypoint_weights for d in data])
     mse = KeypointMSELoss(use_target_weight=True)
-    expected = sum(
-        mse(p.float(), gt, w) for p in stacks + [sim_heatmap])
+    expected = sum(mse(p.float(), gt, w) for p in low)
     torch.testing.assert_close(loss, expected)

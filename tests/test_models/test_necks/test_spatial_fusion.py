@@ -59,10 +59,14 @@ def test_local_weights_sum_to_one_along_columns():
 def test_sfm_output_is_lowest_resolution_widest():
     sfm = SpatialFusionModule(IN_CH, mid_channels=8,
                               head_channels=(8, 16, 32, 64), out_channels=96)
-    (y, ) = sfm(_feats())
+    out = sfm(_feats())
+    assert type(out) is tuple and len(out) == 1
+    (y, ) = out
     assert y.shape == (2, 96, 2, 2)
-    y.mean().backward()
-    assert all(p.grad is not None for p in sfm.parameters())
+    (y * torch.randn_like(y)).sum().backward()
+    # every part (global attention's scores included) shapes the output
+    for name, p in sfm.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
 
 
 def test_classification_head_is_hrnets():

@@ -280,9 +280,9 @@ def spcnet_tiny_model(test_cfg, estimator='TopdownPoseEstimator'):
             type='PoseDataPreprocessor', mean=MEAN.tolist(),
             std=STD.tolist(), bgr_to_rgb=True),
         backbone=dict(
-            type='DilatedHourglassNet', num_keypoints=16, num_stacks=2,
-            feat_channels=32, stem_channels=(16, 32), num_downsamples=2,
-            dilation=2, dilated_blocks=True),
+            type='DilatedHourglassNet', num_stacks=2, feat_channels=32,
+            stem_channels=(16, 32), num_downsamples=2, dilation=2,
+            dilated_blocks=True, out_levels=True),
         neck=dict(type='SelectiveInformationModule', in_channels=32,
                   num_stacks=2, num_levels=4, out_channels=32,
                   fusion='attention'),

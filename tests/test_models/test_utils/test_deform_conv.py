@@ -247,6 +247,8 @@ def _offsets(conv, x, kind, seed=3):
 
     - ``zero``: the deformable conv is a plain conv (padding taps read 0);
     - ``integer``: every tap moved by -2..2 px, so each reads one pixel;
+    - ``fractional``: every tap moved by up to +-3 px, at least 0.1 px off
+      the pixel grid in y and in x, so each reads four pixels;
     - ``border``: integer positions on and just past the image edge: taps
       sent to row -1, row H, column -1 or column W (outside: 0), to the
       bottom-left pixel, and half a pixel past the edge (y = -0.5: half of
@@ -263,6 +265,9 @@ def _offsets(conv, x, kind, seed=3):
     gen = torch.Generator().manual_seed(seed)
     if kind == 'integer':
         return torch.randint(-2, 3, shape, generator=gen).float()
+    if kind == 'fractional':
+        return torch.randint(-3, 3, shape, generator=gen) + 0.1 + 0.8 * \
+            torch.rand(shape, generator=gen)
     # border: taps 0-4 of every output sent to absolute positions
     oy = torch.arange(h_out).view(-1, 1) * conv.stride[0] - conv.padding[0]
     ox = torch.arange(w_out).view(1, -1) * conv.stride[1] - conv.padding[1]
@@ -280,7 +285,7 @@ def _offsets(conv, x, kind, seed=3):
     return offset
 
 
-@pytest.mark.parametrize('kind', ['zero', 'integer', 'border'])
+@pytest.mark.parametrize('kind', ['zero', 'integer', 'fractional', 'border'])
 @pytest.mark.parametrize('kwargs', CASES)
 def test_backends_equal_slow_reference(kwargs, kind):
     ref, conv = _pair(kwargs)
@@ -298,3 +303,50 @@ def test_backends_equal_slow_reference(kwargs, kind):
     for name, run in BACKEND_RUNS.items():
         torch.testing.assert_close(
             run(conv, x, offset), expected, rtol=1e-5, atol=1e-5, msg=name)
+
+
+def _padded_and_shifted(x, shifts, padding):
+    """``x`` zero-padded by ``padding`` and, for the channels of deformable
+    group g, moved by the integer ``shifts[g] = (dy, dx)``: pixel (y, x) of
+    the result is pixel (y - pad_y + dy, x - pad_x + dx) of ``x``, zero
+    outside the image."""
+    (py, px), margin = padding, 8
+    big = torch.nn.functional.pad(x, (margin, ) * 4)
+    h, w = x.shape[-2] + 2 * py, x.shape[-1] + 2 * px
+    per_group = x.shape[1] // len(shifts)
+    return torch.cat([
+        big[:, g * per_group:(g + 1) * per_group,
+            margin - py + dy:margin - py + dy + h,
+            margin - px + dx:margin - px + dx + w]
+        for g, (dy, dx) in enumerate(shifts)
+    ], dim=1)
+
+
+@pytest.mark.parametrize('backend', ['mmcv', 'torchvision', 'grid_sample'])
+@pytest.mark.parametrize('kwargs', CASES)
+def test_integer_offsets_are_a_plain_conv_of_the_shifted_input(
+        kwargs, backend):
+    """Every tap of deformable group g moved by the same integer (dy, dx)
+    reads the zero-padded input shifted by (dy, dx): a plain convolution
+    of that shifted input, to float rounding (no interpolation happens). A
+    kernel that swaps y and x, rounds the wrong way or reads a neighbour
+    differs by whole pixel values."""
+    _, conv = _pair(kwargs, backend=backend)
+    gen = torch.Generator().manual_seed(5)
+    x = torch.randn(2, conv.in_channels, 7, 9, generator=gen)
+    shifts = [(1, -2), (-2, 1)][:conv.deform_groups]
+    offset = torch.zeros_like(_offsets(conv, x, 'zero'))
+    for g, (dy, dx) in enumerate(shifts):
+        offset[:, g * 18:(g + 1) * 18:2] = dy
+        offset[:, g * 18 + 1:(g + 1) * 18:2] = dx
+
+    def plain(shifts):
+        return torch.nn.functional.conv2d(
+            _padded_and_shifted(x, shifts, conv.padding), conv.weight,
+            stride=conv.stride, dilation=conv.dilation, groups=conv.groups)
+
+    expected = plain(shifts)
+    assert (expected - plain([(0, 0)] * len(shifts))).abs().max() > 1
+    with torch.no_grad():
+        out = conv(x, offset)
+    torch.testing.assert_close(out, expected, rtol=1e-6, atol=1e-5)

@@ -28,12 +28,12 @@ HRNET_TINY = dict(
 def backbones():
     return {
         'dilated_hourglass': (DilatedHourglassNet(
-            4, num_stacks=1, depth=3, num_downsamples=2, feat_channels=8,
-            stem_channels=(4, 8)), 16, lambda out: out.heatmaps[-1]),
+            num_stacks=1, depth=3, num_downsamples=2, feat_channels=8,
+            stem_channels=(4, 8)), 16, lambda out: out[-1]),
         'rfm_hourglass': (RFMHourglassNet(
-            4, num_stacks=1, depth=3, num_downsamples=3, feat_channels=8,
+            num_stacks=1, depth=3, num_downsamples=3, feat_channels=8,
             stem_channels=(4, 8), level_channels=None, se_ratio=None), 32,
-                          lambda out: out.heatmaps[-1]),
+                          lambda out: out[-1]),
         'mmpose_hourglass': (HourglassNet(
             downsample_times=2, num_stacks=1, stage_channels=(256, 8, 8),
             stage_blocks=(1, 1, 1), feat_channel=8), 16, lambda out: out[-1]),

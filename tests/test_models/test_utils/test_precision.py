@@ -8,21 +8,6 @@ def _softmax_and_dtype(x, extra=None):
     return x.softmax(-1), x.dtype, torch.is_autocast_enabled('cpu'), extra
 
 
-def test_named_tuples_keep_their_type():
-    from typing import NamedTuple
-
-    class Pair(NamedTuple):
-        a: torch.Tensor
-        b: int
-
-    with torch.autocast('cpu', dtype=torch.bfloat16):
-        *_, extra = _softmax_and_dtype(
-            torch.ones(2, dtype=torch.bfloat16),
-            extra=Pair(torch.ones(2, dtype=torch.bfloat16), 3))
-    assert isinstance(extra, Pair) and extra.b == 3
-    assert extra.a.dtype == torch.float32
-
-
 def test_outside_autocast_the_function_is_untouched():
     x = torch.randn(2, 5, dtype=torch.float64)
     out, dtype, autocast_on, _ = _softmax_and_dtype(x)

@@ -10,6 +10,7 @@ cpu_backbone = dict(
     stem_channels=(16, 32),
     level_channels=(8, 16, 32, 64))
 cpu_head = dict(
+    in_channels=32,
     num_stacks=2,
     sfm=dict(
         in_channels=(8, 16, 32, 64),

@@ -1,0 +1,36 @@
+# Mix and match: SPCNet's backbone, 8 stacked Dilated Hourglass Modules with
+# R=2 (Sec. 3.2), under MMPose's stock HeatmapHead, which reads the last
+# stack's features (the last entry of the backbone's output); MMPose's
+# hourglass recipe on MPII otherwise. Without intermediate supervision, unlike
+# ../spcnet/td-hm_dilated-hourglass8-r2_4xb12-170e_mpii-256x256.py.
+_base_ = [
+    'mmpose::body_2d_keypoint/topdown_heatmap/mpii/td-hm_hourglass52_8xb64-210e_mpii-256x256.py'  # noqa: E501
+]
+
+# mmengine cannot merge two bases that both define runtime keys, so the
+# additions of ../_base_/default_runtime.py are restated (a test pins them).
+custom_imports = dict(imports=['mmpose_attn'], allow_failed_imports=False)
+runner_type = 'PoseAttnRunner'
+custom_hooks = [
+    dict(type='SyncBuffersHook'),
+    dict(type='WeightsOnlyCheckpointHook'),
+    dict(type='CheckpointCompatibilityHook'),
+    dict(type='DataCheckHook'),
+]
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='DilatedHourglassNet',
+        num_stacks=8,
+        num_downsamples=2,
+        dilation=2,
+        dilated_blocks=True),
+    head=dict(
+        _delete_=True,
+        type='HeatmapHead',
+        in_channels=256,
+        out_channels=16,
+        deconv_out_channels=None,
+        loss=dict(type='KeypointMSELoss', use_target_weight=True),
+        decoder=_base_.codec))
