@@ -5,6 +5,7 @@ it from their own folder."""
 import copy
 
 import numpy as np
+import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 from mmengine.evaluator import Evaluator
@@ -88,3 +89,55 @@ def evaluate_with_config(cfg, preds, batch, metainfo):
     evaluator.dataset_meta = metainfo
     evaluator.process(preds, batch)
     return evaluator.evaluate(len(preds))
+
+
+def _labelled(sample):
+    """(K,) whether each joint of the sample's one person is labelled
+    (MMPose's KeypointConverter adds a second visibility column)."""
+    visible = np.asarray(sample.gt_instances.keypoints_visible)[0]
+    return (visible[:, 0] if visible.ndim == 2 else visible) > 0
+
+
+def _torso_pck_by_hand(keypoints, batch, metainfo, thr=0.2):
+    """LSP's PCK@0.2 (in %): the labelled joints whose prediction lies
+    within ``thr`` torso sizes (left shoulder to right hip) of the ground
+    truth, over all labelled joints."""
+    ids = metainfo['keypoint_name2id']
+    hits = labelled = 0
+    for pred, sample in zip(keypoints, batch['data_samples']):
+        gt = np.asarray(sample.gt_instances.keypoints)[0]
+        vis = _labelled(sample)
+        torso = np.linalg.norm(gt[ids['left_shoulder']] - gt[ids['right_hip']])
+        assert torso > 0
+        dist = np.linalg.norm(pred - gt, axis=-1)
+        hits += int(((dist < thr * torso) & vis).sum())
+        labelled += int(vis.sum())
+    return 100. * hits / labelled
+
+
+def check_torso_pck(cfg, preds, batch, metainfo):
+    """The config's evaluator gives the hand-computed torso PCK@0.2 of the
+    model's predictions, and of predictions placed at known distances:
+    even joints 0.1 torso from the truth (inside), odd ones 0.3 (outside)."""
+    ours = [p.pred_instances.keypoints[0] for p in preds]
+    metrics = evaluate_with_config(cfg, preds, batch, metainfo)
+    assert metrics['PCK'] == pytest.approx(
+        _torso_pck_by_hand(ours, batch, metainfo))
+
+    ids = metainfo['keypoint_name2id']
+    placed = copy.deepcopy(preds)
+    for p, sample in zip(placed, batch['data_samples']):
+        gt = np.asarray(sample.gt_instances.keypoints)[0]
+        torso = np.linalg.norm(gt[ids['left_shoulder']] - gt[ids['right_hip']])
+        step = np.where(np.arange(len(gt)) % 2 == 0, 0.1, 0.3) * torso
+        moved = gt + np.stack([step, 0 * step], axis=-1)
+        p.pred_instances.keypoints = moved[None]
+    labelled = np.concatenate([_labelled(s) for s in batch['data_samples']])
+    even = np.tile(np.arange(len(ids)) % 2 == 0, len(placed))
+    expected = 100. * (labelled & even).sum() / labelled.sum()
+    assert 0 < expected < 100
+    placed_keypoints = [p.pred_instances.keypoints[0] for p in placed]
+    assert _torso_pck_by_hand(placed_keypoints, batch,
+                              metainfo) == pytest.approx(expected)
+    metrics = evaluate_with_config(cfg, placed, batch, metainfo)
+    assert metrics['PCK'] == pytest.approx(expected)

@@ -81,7 +81,7 @@ from mmengine.hooks import Hook
 from mmengine.utils import ProgressBar
 
 from mmpose_attn.data import SAMPLES_ROOT
-from .measure import PeakMemory, load_config
+from .measure import PeakMemory, drop_pretrained, load_config
 
 OVERFIT_BATCH = 5
 
@@ -216,22 +216,6 @@ def heldout_config(cfg: Config, data_root: str, train_ann: str,
     cfg.val_evaluator = dict(type='TorsoPCKAccuracy', thr=0.2)
     cfg.test_evaluator = cfg.val_evaluator
     return cfg
-
-
-def drop_pretrained(cfg) -> None:
-    """Remove every ``Pretrained`` ``init_cfg`` and ``pretrained`` path of
-    a (nested) model config in place: jobs train from scratch, offline."""
-    items = cfg.items() if isinstance(cfg, dict) else enumerate(cfg)
-    for key, value in list(items):
-        if key == 'pretrained' and isinstance(value, str):
-            cfg[key] = None
-        elif key == 'init_cfg' and isinstance(value, dict):
-            cfg[key] = None if value.get('type') == 'Pretrained' else value
-        elif key == 'init_cfg' and isinstance(value, (list, tuple)):
-            cfg[key] = [v for v in value
-                        if v.get('type') != 'Pretrained'] or None
-        elif isinstance(value, (dict, list, tuple)):
-            drop_pretrained(value)
 
 
 def job_config(cfg: Config, iters: int, seed: int, work_dir: str,

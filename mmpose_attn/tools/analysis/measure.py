@@ -70,13 +70,32 @@ def parse_hw(shape: Sequence[int]) -> Tuple[int, int]:
     return int(shape[0]), int(shape[-1])
 
 
+def drop_pretrained(cfg) -> None:
+    """Remove every ``Pretrained`` ``init_cfg`` and ``pretrained`` path of
+    a (nested) model config in place: models build offline, without
+    weights (a SAMKR rescore net given by a local file included)."""
+    items = cfg.items() if isinstance(cfg, dict) else enumerate(cfg)
+    for key, value in list(items):
+        if key == 'pretrained' and isinstance(value, str):
+            cfg[key] = None
+        elif key == 'init_cfg' and isinstance(value, dict):
+            cfg[key] = None if value.get('type') == 'Pretrained' else value
+        elif key == 'init_cfg' and isinstance(value, (list, tuple)):
+            cfg[key] = [v for v in value
+                        if v.get('type') != 'Pretrained'] or None
+        elif isinstance(value, (dict, list, tuple)):
+            drop_pretrained(value)
+
+
 def build_model(cfg: Config, device: Union[str, torch.device] = 'cpu'
                 ) -> nn.Module:
     """``cfg.model`` built by :func:`mmpose_attn.engine.loading.init_model`
     (MMPose's ``init_model``: no weights loaded or downloaded), in eval
     mode; ``cfg`` is left as it was."""
     from mmpose_attn.engine.loading import init_model
-    return init_model(copy.deepcopy(cfg), None, device=str(device))
+    cfg = copy.deepcopy(cfg)
+    drop_pretrained(cfg.model)
+    return init_model(cfg, None, device=str(device))
 
 
 def sync(device: Union[str, torch.device]) -> None:
