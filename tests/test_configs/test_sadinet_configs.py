@@ -46,6 +46,8 @@ READINGS = {
     'sadinet_rfm-hourglass_2xb32-210e_mpii-256x256.py': (1.0, 'coupled'),
     'sadinet-learned-target_rfm-hourglass_2xb32-210e_mpii-256x256.py':
     (1.0, 'learned_target'),
+    'sadinet-learned-target-sfm-likelihood_rfm-hourglass_2xb32-210e_mpii-256x256.py':  # noqa: E501
+    (0.0, 'learned_target'),
     'sadinet-detached_rfm-hourglass_2xb32-210e_mpii-256x256.py':
     (0.0, 'flow_only'),
 }
@@ -56,6 +58,8 @@ CPU_TIER_LSP = 'cpu_tier/sadinet_rfm-hourglass2-cpu-tier_1xb16-210e_lsp-128x128.
 CPU_TIER_READINGS = {
     'cpu_tier/ablations/sadinet-learned-target_rfm-hourglass2-cpu-tier_1xb16-210e_lsp-128x128.py':  # noqa: E501
     (1.0, 'learned_target'),
+    'cpu_tier/ablations/sadinet-learned-target-sfm-likelihood_rfm-hourglass2-cpu-tier_1xb16-210e_lsp-128x128.py':  # noqa: E501
+    (0.0, 'learned_target'),
     'cpu_tier/ablations/sadinet-detached_rfm-hourglass2-cpu-tier_1xb16-210e_lsp-128x128.py':  # noqa: E501
     (0.0, 'flow_only'),
     'cpu_tier/ablations/sadinet-grad-scale-0p1_rfm-hourglass2-cpu-tier_1xb16-210e_lsp-128x128.py':  # noqa: E501

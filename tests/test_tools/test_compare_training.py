@@ -197,19 +197,6 @@ QUICK = [
 ]
 
 
-@pytest.fixture(scope='module')
-def lspet_split(tmp_path_factory):
-    if not osp.isdir(LSPET_300):
-        pytest.skip(f'{LSPET_300} not found (the sample data of ../shared)')
-    from mmpose_attn.tools.dataset_converters import lsp2coco
-    out = tmp_path_factory.mktemp('lspet_split')
-    lsp2coco.main([
-        '--lspet-dir', osp.join(LSPET_300, 'lspet_dataset'), '--out-dir',
-        str(out), '--val-count', '6', '--split-seed', '0'
-    ])
-    return str(out / 'lspet_train.json'), str(out / 'lspet_val.json')
-
-
 def test_heldout_run_validates_on_the_val_images_only(lspet_split, tmp_path,
                                                       capsys):
     train_ann, val_ann = lspet_split
