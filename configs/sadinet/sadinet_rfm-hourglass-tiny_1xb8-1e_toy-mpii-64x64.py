@@ -1,6 +1,6 @@
 # Seconds-long SADI-Net for tests and smoke runs: a 2-stack RFM hourglass 16
 # channels wide + SFM + DLM on the procedural toy MPII-16 data (no download),
-# 64x64 inputs, 16x16 heatmaps.
+# 64x64 inputs, 16x16 heatmaps; the default's reading of Eq. 4, 7-8.
 _base_ = ['../toy/td-hm_res18-tiny_1xb8-1e_toy-mpii-64x64.py']
 
 codec = dict(
@@ -14,7 +14,8 @@ model = dict(
         feat_channels=16,
         stem_channels=(8, 16),
         se_ratio=4,
-        level_channels=(8, 16, 32, 64)),
+        level_channels=(8, 16, 32, 64),
+        feature_grad_scale=0.0),
     head=dict(
         _delete_=True,
         type='DLMHead',
@@ -28,6 +29,7 @@ model = dict(
             head_channels=(16, 32, 64, 128),
             out_channels=256),
         flow_grid_size=32,
+        h2_mode='flow_only',
         decoder=codec))
 
 train_pipeline = [

@@ -57,16 +57,16 @@ def test_term_gradients_by_hand():
 
 
 @pytest.mark.parametrize('config,rle_reaches_the_hourglass', [
-    ('sadinet_rfm-hourglass2-cpu-tier_1xb16-210e_lsp-128x128.py', True),
-    ('ablations/sadinet-learned-target-sfm-likelihood_rfm-hourglass2-'
-     'cpu-tier_1xb16-210e_lsp-128x128.py', False),
+    ('ablations/sadinet-coupled_rfm-hourglass2-cpu-tier_1xb16-210e_'
+     'lsp-128x128.py', True),
+    ('sadinet_rfm-hourglass2-cpu-tier_1xb16-210e_lsp-128x128.py', False),
 ])
 def test_which_sadinet_terms_reach_the_hourglass(lspet_split, capsys, config,
                                                  rle_reaches_the_hourglass):
-    """On real LSP-extended batches: in the coupled default the likelihood's
-    gradient on the hourglass dwarfs the heatmap MSE's and sets the
-    direction of the sum (README "Coupling"); with the likelihood on the
-    SFM only it is exactly 0 there and the heatmap terms steer."""
+    """On real LSP-extended batches: in the paper's coupled reading the
+    likelihood's gradient on the hourglass dwarfs the heatmap MSE's and sets
+    the direction of the sum (README "Coupling"); in the detached default it
+    is exactly 0 there and the heatmap terms steer."""
     train_ann, val_ann = lspet_split
     result = lg.main([
         osp.join(CPU_TIER, config), '--part', *HOURGLASS, '--batches', '1',
