@@ -249,6 +249,22 @@ def test_heldout_run_validates_on_the_val_images_only(lspet_split, tmp_path,
         ct.main(args + ['--resume'])
         with open(out / 'results.md') as f:
             assert f.read() == table
+        # --table-only: the runs found, nothing trained, the missing named
+        capsys.readouterr()
+        ct.main(args + ['--table-only'])
+        printed = capsys.readouterr().out
+        assert 'not in the table' not in printed
+        with open(out / 'results.md') as f:
+            assert f.read() == table
+        ct.main(args[:args.index('--seeds')] + ['--seeds', '0', '2'] +
+                args[args.index('--out'):] + ['--table-only'])
+        printed = capsys.readouterr().out
+        assert f'not in the table: {name}, seed 2' in printed
+        with open(out / 'results.json') as f:
+            assert [r['seeds'] for r in json.load(f)['rows']] == [1, 1]
+        with pytest.raises(ValueError, match='no finished run'):
+            ct.main(args[:args.index('--seeds')] + ['--seeds', '5'] +
+                    args[args.index('--out'):] + ['--table-only'])
         # other settings do not mix with the saved runs
         with pytest.raises(ValueError, match=r'seed0.json was made with '
                            r'other settings \(iters: 2, here 3\)'):

@@ -6,7 +6,8 @@ Usage::
     python -m mmpose_attn.tools.analysis.compare_training \\
         CONFIG [CONFIG ...] --iters N [--seeds S [S ...]] [--val-interval K] \\
         [--data-root ROOT --train-ann FILE --val-ann FILE | --overfit] \\
-        [--batch-size B] [--cfg-options k=v ...] [--out DIR] [--resume] \\
+        [--batch-size B] [--cfg-options k=v ...] [--out DIR] \\
+        [--resume | --table-only] \\
         [--metric KEY] [--device cpu|cuda]
 
 Each ``(config, seed)`` job is a stock mmengine ``Runner`` built from the
@@ -60,7 +61,10 @@ image, with the paper's attention maps where it has them),
 work dir. The outputs are rewritten after every finished job. With
 ``--resume`` a job whose ``runs/`` file exists (made with the same settings)
 is not run again, so a table can grow over several sessions (more seeds,
-more configs). Seconds per iteration are the median over the run (data
+more configs); ``--table-only`` writes the table, JSON and curves from the
+runs found there and trains nothing (a table of the seeds finished so far,
+while a run is still going or after one was cut). Seconds per iteration
+are the median over the run (data
 loading included, validation excluded); peak memory is the growth of the
 process's resident set (CPU) or of the CUDA allocator's peak over the job
 (:class:`~measure.PeakMemory`, the core shared with ``benchmark``).
@@ -574,7 +578,8 @@ def compare(configs: Sequence[str], iters: int,
             progress: bool = True, data_root: Optional[str] = None,
             train_ann: Optional[str] = None, val_ann: Optional[str] = None,
             val_interval: Optional[int] = None,
-            resume: bool = False) -> List[dict]:
+            resume: bool = False,
+            table_only: bool = False) -> List[dict]:
     """Train every config for ``iters`` iterations with each of ``seeds``
     (a list, or a count ``n`` for seeds ``0..n-1``) and write
     ``results.md``, ``results.json``, ``curves.png`` (and pictures) to
@@ -631,15 +636,21 @@ def compare(configs: Sequence[str], iters: int,
         for config, name, cfg in zip(configs, names, cfgs):
             job = dict(settings, config_hash=_config_hash(cfg), seed=seed)
             path = osp.join(out, 'runs', name, f'seed{seed}.json')
-            saved = _load_run(path, job) if resume else None
+            saved = _load_run(path, job) if resume or table_only else None
             if saved is not None:
                 records[name].append(saved)
             else:
                 todo.append((config, name, cfg, seed, job, path))
-    if resume:
+    if resume or table_only:
         print(f'compare_training: {len(seeds) * len(configs) - len(todo)} '
               f'of {len(seeds) * len(configs)} runs found in {out}, '
-              f'{len(todo)} to run')
+              f'{0 if table_only else len(todo)} to run')
+    if table_only:
+        for _, name, _, seed, _, _ in todo:
+            print(f'compare_training: not in the table: {name}, seed {seed}')
+        if not any(records.values()):
+            raise ValueError(f'--table-only: no finished run in {out}')
+        todo = []
 
     def write(final: bool) -> List[dict]:
         rows = [summarise(config, cfg, records[name], metric)
@@ -701,6 +712,8 @@ def parse_args(argv=None):
     add('--out', default='work_dirs/compare_training', help='output folder')
     add('--resume', action='store_true', help='keep the runs already '
         'finished in --out (runs/*/seed*.json) and run only the others')
+    add('--table-only', action='store_true', help='write the table from '
+        'the runs finished in --out (runs/*/seed*.json); train nothing')
     add('--overfit', action='store_true', help='train and evaluate on the '
         'five real MPII samples (batch 5, PCK@0.2 of the bbox)')
     add('--metric', help="metric key to compare (default: the config's "
