@@ -506,7 +506,10 @@ def draw_curves(rows: List[dict], path: str, title: str = '') -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(12, 4.5))
+    # one legend under both panels: config names are long
+    legend_lines = math.ceil(len(rows) / 2)
+    height = 4.5 + 0.22 * legend_lines
+    fig = Figure(figsize=(12, height))
     FigureCanvasAgg(fig)
     ax_val, ax_loss = fig.subplots(1, 2)
     colours = [f'C{i % 10}' for i in range(len(rows))]
@@ -534,8 +537,11 @@ def draw_curves(rows: List[dict], path: str, title: str = '') -> None:
     ax_loss.set_yscale('log')
     for ax in (ax_val, ax_loss):
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
+    handles = (ax_val.get_legend_handles_labels()
+               if ax_val.lines else ax_loss.get_legend_handles_labels())
+    fig.legend(*handles, loc='lower center',
+               ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, (0.22 * legend_lines + 0.1) / height, 1, 1))
     fig.savefig(path, dpi=100)
 
 
