@@ -185,8 +185,6 @@ def test_command_line_run_writes_table_json_and_picture(tmp_path, capsys):
 
 # Held-out validation on real LSP-extended images (issue 19): 294 training
 # and 6 validation images of ../shared/data/lspet_300.
-LSPET_300 = osp.join(
-    osp.dirname(osp.dirname(CONFIG_ROOT)), 'shared', 'data', 'lspet_300')
 BASELINE_LSP = osp.join(CONFIG_ROOT, 'spcnet', 'cpu_tier',
                         'td-hm_hourglass2-cpu-tier_1xb16-170e_lsp-128x128.py')
 QUICK = [
@@ -197,14 +195,14 @@ QUICK = [
 ]
 
 
-def test_heldout_run_validates_on_the_val_images_only(lspet_split, tmp_path,
-                                                      capsys):
+def test_heldout_run_validates_on_the_val_images_only(lspet_300, lspet_split,
+                                                      tmp_path, capsys):
     train_ann, val_ann = lspet_split
     with open(val_ann) as f:
         val_ids = sorted(im['id'] for im in json.load(f)['images'])
     out = tmp_path / 'out'
     args = [
-        SPCNET_LSP, BASELINE_LSP, '--data-root', LSPET_300, '--train-ann',
+        SPCNET_LSP, BASELINE_LSP, '--data-root', lspet_300, '--train-ann',
         train_ann, '--val-ann', val_ann, '--iters', '2', '--val-interval',
         '1', '--seeds', '0', '1', '--out', str(out), *QUICK
     ]
@@ -271,13 +269,14 @@ def test_heldout_run_validates_on_the_val_images_only(lspet_split, tmp_path,
             ct.main([a if a != '2' else '3' for a in args] + ['--resume'])
 
 
-def test_heldout_refuses_validation_on_training_images(lspet_split):
+def test_heldout_refuses_validation_on_training_images(lspet_300,
+                                                       lspet_split):
     train_ann, val_ann = lspet_split
     cfg = Config.fromfile(SPCNET_LSP)
     with pytest.raises(ValueError, match='lspet_train.json shares 294 image '
                        'ids'):
-        ct.heldout_config(cfg, LSPET_300, train_ann, train_ann)
-    cfg = ct.heldout_config(cfg, LSPET_300, train_ann, val_ann)
+        ct.heldout_config(cfg, lspet_300, train_ann, train_ann)
+    cfg = ct.heldout_config(cfg, lspet_300, train_ann, val_ann)
     train = cfg.train_dataloader.dataset
     assert (train.type, train.ann_file) == ('LspDataset', train_ann)
     assert cfg.val_dataloader.dataset.ann_file == val_ann

@@ -215,24 +215,19 @@ def test_converters_cli_help():
 
 # LSP-extended alone, split into training and validation images (issue 19):
 # on a copy of the first 12 real images of ../shared/data/lspet_300.
-LSPET_300 = osp.join(
-    osp.dirname(REPO_ROOT), 'shared', 'data', 'lspet_300', 'lspet_dataset')
-
-
 @pytest.fixture
-def lspet_12(tmp_path):
+def lspet_12(lspet_300, tmp_path):
     """``tmp/lspet_dataset`` with lspet_300's first 12 images and their
     joints (14 x 3 x 12); image 1's right ankle is unlabelled (flag 0)."""
-    if not osp.isdir(LSPET_300):
-        pytest.skip(f'{LSPET_300} not found (the sample data of ../shared)')
+    lspet = osp.join(lspet_300, 'lspet_dataset')
     from scipy.io import loadmat
-    joints = loadmat(osp.join(LSPET_300, 'joints.mat'))['joints'][:, :, :12]
+    joints = loadmat(osp.join(lspet, 'joints.mat'))['joints'][:, :, :12]
     root = tmp_path / 'lspet_dataset'
     (root / 'images').mkdir(parents=True)
     for i in range(1, 13):
         name = f'im{i:05d}.jpg'
         (root / 'images' / name).symlink_to(
-            osp.join(LSPET_300, 'images', name))
+            osp.join(lspet, 'images', name))
     savemat(root / 'joints.mat', {'joints': joints})
     return root, joints
 

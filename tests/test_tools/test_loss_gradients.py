@@ -11,7 +11,6 @@ from mmpose_attn.tools.analysis import loss_gradients as lg
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CPU_TIER = osp.join(REPO, 'configs', 'sadinet', 'cpu_tier')
-LSPET_300 = osp.join(osp.dirname(REPO), 'shared', 'data', 'lspet_300')
 HOURGLASS = ['backbone.stem', 'backbone.hourglasses', 'backbone.stack_outputs',
              'backbone.feat_remaps']
 
@@ -61,7 +60,8 @@ def test_term_gradients_by_hand():
      'lsp-128x128.py', True),
     ('sadinet_rfm-hourglass2-cpu-tier_1xb16-210e_lsp-128x128.py', False),
 ])
-def test_which_sadinet_terms_reach_the_hourglass(lspet_split, capsys, config,
+def test_which_sadinet_terms_reach_the_hourglass(lspet_300, lspet_split,
+                                                 capsys, config,
                                                  rle_reaches_the_hourglass):
     """On real LSP-extended batches: in the paper's coupled reading the
     likelihood's gradient on the hourglass dwarfs the heatmap MSE's and sets
@@ -70,7 +70,7 @@ def test_which_sadinet_terms_reach_the_hourglass(lspet_split, capsys, config,
     train_ann, val_ann = lspet_split
     result = lg.main([
         osp.join(CPU_TIER, config), '--part', *HOURGLASS, '--batches', '1',
-        '--batch-size', '4', '--data-root', LSPET_300, '--train-ann',
+        '--batch-size', '4', '--data-root', lspet_300, '--train-ann',
         train_ann, '--val-ann', val_ann, '--cfg-options',
         'train_dataloader.num_workers=0'
     ])

@@ -23,7 +23,7 @@ the terms' values. ``--checkpoint`` looks at a trained model instead of the
 initialised one.
 """
 import argparse
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -66,10 +66,12 @@ def term_gradients(model: nn.Module, data_batch: dict,
 
 def loss_gradients(config: str, part: Sequence[str] = ('backbone', ),
                    batches: int = 2,
-                   batch_size: int = None, seed: int = 0,
-                   checkpoint: str = None, data_root: str = None,
-                   train_ann: str = None, val_ann: str = None,
-                   cfg_options: dict = None) -> Dict[str, dict]:
+                   batch_size: Optional[int] = None, seed: int = 0,
+                   checkpoint: Optional[str] = None,
+                   data_root: Optional[str] = None,
+                   train_ann: Optional[str] = None,
+                   val_ann: Optional[str] = None,
+                   cfg_options: Optional[dict] = None) -> Dict[str, dict]:
     """The mean over ``batches`` training batches of :func:`term_gradients`
     on the parameters of the modules named in ``part`` (see the module
     docstring)."""
