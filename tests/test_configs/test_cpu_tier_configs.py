@@ -66,6 +66,39 @@ PAPER = {
     'samkr/cpu_tier/dekr_hrnet-w8-small-cpu-tier_1xb16-140e_coco-256x256.py':  # noqa: E501
     ('samkr/dekr_hrnet-w32_8xb10-140e_coco-512x512.py', (256, 256), 17),
 }
+# CPU-tier ablations of the held-out tables (configs/<paper>/cpu_tier/
+# ablations/; SADI-Net's are in test_sadinet_configs.py) -> (the CPU-tier
+# config each varies, every resolved setting it changes: dotted path ->
+# value). SG-HRNet's radii are Table 3's r = 3 and 9 halved with the
+# resolution, as the CPU tier's 2.5 is the paper's r = 5.
+_SG_LSP = 'sghrnet/cpu_tier/sghrnet_hrnet-w8-small-cpu-tier_1xb16-210e_lsp-128x96.py'  # noqa: E501
+ABLATIONS_R3 = 'sghrnet/cpu_tier/ablations/sghrnet-r3_hrnet-w8-small-cpu-tier_1xb16-210e_lsp-128x96.py'  # noqa: E501
+ABLATIONS_R9 = ABLATIONS_R3.replace('-r3_', '-r9_')
+_SPC_LSP = 'spcnet/cpu_tier/spcnet_dilated-hourglass2-r2-cpu-tier_1xb16-170e_lsp-128x128.py'  # noqa: E501
+
+
+def _radius(r):
+    return {
+        'codec.radius': r,
+        'model.head.decoder.radius': r,
+        'train_dataloader.dataset.pipeline.5.encoder.radius': r
+    }
+
+
+ABLATIONS = {
+    'spcnet/cpu_tier/ablations/td-hm_dilated-hourglass2-r2-cpu-tier_1xb16-170e_lsp-128x128.py':  # noqa: E501
+    ('spcnet/cpu_tier/td-hm_hourglass2-cpu-tier_1xb16-170e_lsp-128x128.py', {
+        'model.backbone.num_downsamples': 2,
+        'model.backbone.dilation': 2,
+        'model.backbone.dilated_blocks': True
+    }),
+    'spcnet/cpu_tier/ablations/spcnet-sum_dilated-hourglass2-r2-cpu-tier_1xb16-170e_lsp-128x128.py':  # noqa: E501
+    (_SPC_LSP, {'model.neck.fusion': 'sum'}),
+    'spcnet/cpu_tier/ablations/spcnet-concat_dilated-hourglass2-r2-cpu-tier_1xb16-170e_lsp-128x128.py':  # noqa: E501
+    (_SPC_LSP, {'model.neck.fusion': 'concat'}),
+    ABLATIONS_R3: (_SG_LSP, _radius(1.5)),
+    ABLATIONS_R9: (_SG_LSP, _radius(4.5)),
+}
 
 
 def _load(rel):
@@ -100,6 +133,35 @@ def _model_types(model):
 
 def test_every_cpu_tier_config_is_listed():
     assert set(CPU_TIER) == set(PAPER)
+    assert set(ABLATIONS) == {
+        osp.relpath(p, CONFIG_ROOT)
+        for paper in ('spcnet', 'sghrnet')
+        for p in glob.glob(
+            osp.join(CONFIG_ROOT, paper, 'cpu_tier', 'ablations', '*.py'))
+    }
+
+
+def _flat(value, prefix=''):
+    """Every leaf setting of a resolved config: dotted path -> value."""
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return {prefix: value}
+    flat = {}
+    for key, item in items:
+        flat.update(_flat(item, f'{prefix}.{key}' if prefix else str(key)))
+    return flat
+
+
+@pytest.mark.parametrize('rel', sorted(ABLATIONS))
+def test_ablation_changes_only_its_settings(rel):
+    base_rel, changes = ABLATIONS[rel]
+    ours, base = _flat(_load(rel).to_dict()), _flat(_load(base_rel).to_dict())
+    differ = {k: ours.get(k) for k in set(ours) | set(base)
+              if ours.get(k) != base.get(k)}
+    assert differ == changes
 
 
 @pytest.mark.parametrize('rel', sorted(PAPER))
@@ -166,16 +228,51 @@ def _keypoints(cfg):
     return head.get('out_channels', head.get('num_keypoints'))
 
 
+def test_sghrnet_radius_ablations_reach_the_segmentation_target():
+    """One sample, one augmentation, through the r = 3, 5, 9 CPU-tier
+    pipelines: each target covers exactly the heatmap pixels within its
+    radius of a labelled keypoint (Eq. 2, a slow per-pixel reference)."""
+    areas = []
+    for rel in (ABLATIONS_R3, _SG_LSP, ABLATIONS_R9):
+        cfg = _load(rel)
+        samples = overfit_config(copy.deepcopy(cfg))
+        samples.train_dataloader.dataset.pipeline = \
+            cfg.train_dataloader.dataset.pipeline
+        dataset = DATASETS.build(samples.train_dataloader.dataset)
+        np.random.seed(0)  # the same flip, scale and rotation each time
+        results = dataset.get_data_info(0)
+        for transform in dataset.pipeline.transforms[:-1]:  # not packed
+            results = transform(results)
+        codec = cfg.codec
+        w, h = codec.heatmap_size
+        scale = np.array(codec.input_size) / np.array(codec.heatmap_size)
+        labelled = results['transformed_keypoints'][
+            results['keypoints_visible'] >= 0.5] / scale
+        ys, xs = np.mgrid[:h, :w]
+        dist = np.hypot(xs[..., None] - labelled[:, 0],
+                        ys[..., None] - labelled[:, 1]).min(-1)
+        expected = dist <= codec.radius
+        np.testing.assert_array_equal(results['seg_map'][0], expected)
+        areas.append(expected.sum())
+    assert areas[0] < areas[1] < areas[2]
+
+
 TOPDOWN = [r for r in sorted(PAPER) if not r.startswith('samkr/')]
+KEYPOINTS = {
+    **{rel: PAPER[rel][2]
+       for rel in TOPDOWN},
+    **{rel: 14
+       for rel in ABLATIONS}
+}
 
 
-@pytest.mark.parametrize('rel', TOPDOWN)
+@pytest.mark.parametrize('rel', sorted(KEYPOINTS))
 def test_one_train_and_test_step_on_the_mpii_samples(rel):
     """The config as is (model, pipelines, optimizer, metric) on the five
     MPII samples; LSP configs see them through their own MPII -> LSP
     converter."""
     cfg = _load(rel)
-    k = PAPER[rel][2]
+    k = KEYPOINTS[rel]
     assert _keypoints(cfg) == k
     samples = overfit_config(copy.deepcopy(cfg))
     # overfit_config drops the random augmentation; keep the config's own
