@@ -151,12 +151,17 @@ def _bases(name, folder=CONFIG_DIR):
 @pytest.mark.parametrize('sg_name', sorted(PAIRS))
 def test_pairs_share_the_recipe(sg_name):
     """Issue 26: each SG-HRNet main config has an HRNet-W32 trained and
-    tested with the same recipe; both inherit the one recipe base (no
-    paper config, no ``_delete_``), and differ only in the model."""
+    tested with the same recipe; both inherit the one recipe base and
+    HRNet-W32's trunk (no paper config, no ``_delete_``), and differ only
+    in the model."""
     hr_name = PAIRS[sg_name]
-    (sg_base, ), _ = _bases(sg_name)
-    (hr_base, ), hr_text = _bases(hr_name)
+    (sg_base, sg_model), _ = _bases(sg_name)
+    (hr_base, hr_model), hr_text = _bases(hr_name)
     assert sg_base == hr_base and sg_base.startswith('./_base_/sghrnet-')
+    # SG-HRNet's model base adds its modules to HRNet-W32's trunk
+    assert (sg_model, hr_model) == ('./_base_/sghrnet-w32.py',
+                                    './_base_/hrnet-w32.py')
+    assert _bases(sg_model[2:])[0] == ['./hrnet-w32.py']
     assert '_delete_' not in hr_text
     sg, hr = _load(sg_name), _load(hr_name)
     for key in ('optim_wrapper', 'param_scheduler', 'train_cfg',
