@@ -3,7 +3,7 @@
 # reads the last stack's features (the last entry of the backbone's output;
 # no F_1..F_N: level_channels=None); MMPose's hourglass recipe on MPII
 # otherwise. Without intermediate supervision or the SFM/DLM, unlike
-# ../sadinet/td-hm_rfm-hourglass_2xb32-210e_mpii-256x256.py.
+# ../sadinet/td-hm_rfm-hourglass8_2xb32-210e_mpii-256x256.py.
 _base_ = [
     'mmpose::body_2d_keypoint/topdown_heatmap/mpii/td-hm_hourglass52_8xb64-210e_mpii-256x256.py'  # noqa: E501
 ]

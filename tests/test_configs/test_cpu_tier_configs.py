@@ -37,16 +37,16 @@ PAPER = {
     'spcnet/cpu_tier/td-hm_hourglass2-cpu-tier_1xb16-170e_lsp-128x128.py':
     ('spcnet/td-hm_hourglass8_4xb12-170e_mpii-256x256.py', (128, 128), 14),
     'sadinet/cpu_tier/sadinet_rfm-hourglass2-cpu-tier_1xb16-210e_mpii-128x128.py':  # noqa: E501
-    ('sadinet/sadinet_rfm-hourglass_2xb32-210e_mpii-256x256.py', (128, 128),
+    ('sadinet/sadinet_rfm-hourglass8_2xb32-210e_mpii-256x256.py', (128, 128),
      16),
     'sadinet/cpu_tier/sadinet_rfm-hourglass2-cpu-tier_1xb16-210e_lsp-128x128.py':  # noqa: E501
-    ('sadinet/sadinet_rfm-hourglass_2xb32-210e_lsp-256x256.py', (128, 128),
+    ('sadinet/sadinet_rfm-hourglass8_2xb32-210e_lsp-256x256.py', (128, 128),
      14),
     'sadinet/cpu_tier/td-hm_basic-hourglass2-cpu-tier_1xb16-210e_mpii-128x128.py':  # noqa: E501
-    ('sadinet/td-hm_basic-hourglass_2xb32-210e_mpii-256x256.py', (128, 128),
+    ('sadinet/td-hm_basic-hourglass8_2xb32-210e_mpii-256x256.py', (128, 128),
      16),
     'sadinet/cpu_tier/td-hm_basic-hourglass2-cpu-tier_1xb16-210e_lsp-128x128.py':  # noqa: E501
-    ('sadinet/td-hm_basic-hourglass_2xb32-210e_mpii-256x256.py', (128, 128),
+    ('sadinet/td-hm_basic-hourglass8_2xb32-210e_mpii-256x256.py', (128, 128),
      14),
     'sghrnet/cpu_tier/sghrnet_hrnet-w8-small-cpu-tier_1xb16-210e_mpii-128x96.py':  # noqa: E501
     ('sghrnet/sghrnet_hrnet-w32_1xb32-210e_mpii-256x192.py', (128, 96), 16),

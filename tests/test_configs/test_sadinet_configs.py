@@ -14,30 +14,30 @@ from _topdown_steps import (checked_test_step, evaluate_with_config,
                             mpii_samples_dataset)
 
 MAIN = {
-    'sadinet_rfm-hourglass_2xb32-210e_mpii-256x256.py': 16,
-    'sadinet_rfm-hourglass_2xb32-210e_lsp-256x256.py': 14,
+    'sadinet_rfm-hourglass8_2xb32-210e_mpii-256x256.py': 16,
+    'sadinet_rfm-hourglass8_2xb32-210e_lsp-256x256.py': 14,
 }
 # One-stack variant of the main MPII config.
 VARIANTS = {'sadinet_rfm-hourglass1_2xb32-210e_mpii-256x256.py': 16}
 MS6 = {
-    'sadinet_rfm-hourglass_2xb32-210e_mpii-256x256_ms6-flip-test.py',
-    'sadinet_rfm-hourglass_2xb32-210e_lsp-256x256_ms6-flip-test.py',
+    'sadinet_rfm-hourglass8_2xb32-210e_mpii-256x256_ms6-flip-test.py',
+    'sadinet_rfm-hourglass8_2xb32-210e_lsp-256x256_ms6-flip-test.py',
 }
 # Tables 3-5: config -> (backbone, units, head, chi, MSE loss weight); units:
 # 'rfm' (dilated branch + SE), 'basic' (Fig. 3(b) basic blocks, the paper's
 # Hourglass), 'bottleneck' (Newell). Every row has 8 stacks.
 ABLATIONS = {
-    'td-hm_hourglass_2xb32-210e_mpii-256x256.py':
+    'td-hm_hourglass8_2xb32-210e_mpii-256x256.py':
     ('DilatedHourglassNet', 'bottleneck', 'SPCNetHead', None, 1.0),
-    'td-hm_rfm-hourglass_2xb32-210e_mpii-256x256.py':
+    'td-hm_rfm-hourglass8_2xb32-210e_mpii-256x256.py':
     ('RFMHourglassNet', 'rfm', 'SPCNetHead', None, 1.0),
-    'td-hm_basic-hourglass_2xb32-210e_mpii-256x256.py':
+    'td-hm_basic-hourglass8_2xb32-210e_mpii-256x256.py':
     ('RFMHourglassNet', 'basic', 'SPCNetHead', None, 1.0),
-    'sadinet-sfm-dlm_hourglass_2xb32-210e_mpii-256x256.py':
+    'sadinet-sfm-dlm_hourglass8_2xb32-210e_mpii-256x256.py':
     ('RFMHourglassNet', 'basic', 'DLMHead', 'sigma', 1.0),
-    'sadinet-sum-loss_rfm-hourglass_2xb32-210e_mpii-256x256.py':
+    'sadinet-sum-loss_rfm-hourglass8_2xb32-210e_mpii-256x256.py':
     ('RFMHourglassNet', 'rfm', 'DLMHead', 0.5, 2.0),
-    'sadinet_rfm-hourglass_2xb32-210e_mpii-256x256.py':
+    'sadinet_rfm-hourglass8_2xb32-210e_mpii-256x256.py':
     ('RFMHourglassNet', 'rfm', 'DLMHead', 'sigma', 1.0),
 }
 # Readings of Eq. 7-8 (README "Coupling"): config -> (the backbone's
@@ -45,12 +45,12 @@ ABLATIONS = {
 # detached reading chosen by held-out accuracy; the second the paper's
 # coupled reading.
 READINGS = {
-    'sadinet_rfm-hourglass_2xb32-210e_mpii-256x256.py': (0.0, 'flow_only'),
-    'sadinet-coupled_rfm-hourglass_2xb32-210e_mpii-256x256.py':
+    'sadinet_rfm-hourglass8_2xb32-210e_mpii-256x256.py': (0.0, 'flow_only'),
+    'sadinet-coupled_rfm-hourglass8_2xb32-210e_mpii-256x256.py':
     (1.0, 'coupled'),
-    'sadinet-learned-target_rfm-hourglass_2xb32-210e_mpii-256x256.py':
+    'sadinet-learned-target_rfm-hourglass8_2xb32-210e_mpii-256x256.py':
     (1.0, 'learned_target'),
-    'sadinet-learned-target-sfm-likelihood_rfm-hourglass_2xb32-210e_mpii-256x256.py':  # noqa: E501
+    'sadinet-learned-target-sfm-likelihood_rfm-hourglass8_2xb32-210e_mpii-256x256.py':  # noqa: E501
     (0.0, 'learned_target'),
 }
 DEFAULT_COUPLING = (0.0, 'flow_only')
@@ -201,7 +201,7 @@ def test_ablation_configs_build_the_table_variants(config_root, name):
     assert _units(MODELS.build(_tiny_model(cfg))) == units
     # training settings are shared by every row of a table
     main = _load(config_root,
-                 'sadinet_rfm-hourglass_2xb32-210e_mpii-256x256.py')
+                 'sadinet_rfm-hourglass8_2xb32-210e_mpii-256x256.py')
     assert cfg.train_dataloader == main.train_dataloader
     assert cfg.optim_wrapper == main.optim_wrapper
 
@@ -407,7 +407,7 @@ def test_tiny_variant_train_and_test_step(config_root, samples_root, name):
         assert metrics['PCK'] == pytest.approx(100 * hits.mean())
 
 
-MAIN_MPII = 'sadinet_rfm-hourglass_2xb32-210e_mpii-256x256.py'
+MAIN_MPII = 'sadinet_rfm-hourglass8_2xb32-210e_mpii-256x256.py'
 
 
 def _hourglass(model):

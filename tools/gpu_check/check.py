@@ -130,12 +130,12 @@ PAIRS = (
          ((_TINY_HOURGLASS, None), (_CONFIGS + 'spcnet/spcnet_dilated-'
                                     'hourglass2-tiny_1xb2-2e_toy-64x64.py',
                                     None))),
-    Pair('SADI-Net', _CONFIGS + 'sadinet/td-hm_hourglass_2xb32-210e_mpii-'
-         '256x256.py', _CONFIGS + 'sadinet/sadinet_rfm-hourglass_2xb32-'
+    Pair('SADI-Net', _CONFIGS + 'sadinet/td-hm_hourglass8_2xb32-210e_mpii-'
+         '256x256.py', _CONFIGS + 'sadinet/sadinet_rfm-hourglass8_2xb32-'
          '210e_mpii-256x256.py', None, 'hourglass (Tables 3-4 baseline)',
          None, ((_TINY_HOURGLASS, None), (_TINY_SADINET, None))),
-    Pair('SADI-Net DLM', _CONFIGS + 'sadinet/td-hm_rfm-hourglass_2xb32-'
-         '210e_mpii-256x256.py', _CONFIGS + 'sadinet/sadinet_rfm-hourglass_'
+    Pair('SADI-Net DLM', _CONFIGS + 'sadinet/td-hm_rfm-hourglass8_2xb32-'
+         '210e_mpii-256x256.py', _CONFIGS + 'sadinet/sadinet_rfm-hourglass8_'
          '2xb32-210e_mpii-256x256.py', 1.1, 'same model without SFM + DLM',
          None, ((_TINY_SADINET, {
              'model.backbone.level_channels': None,  # no SFM levels

@@ -2,7 +2,7 @@
 # with 2 stacks of 32 channels at 128x128, batch 16 (see ../README.md
 # "Measured here"). Everything else is the paper's.
 _base_ = [
-    '../sadinet_rfm-hourglass_2xb32-210e_lsp-256x256.py',
+    '../sadinet_rfm-hourglass8_2xb32-210e_lsp-256x256.py',
     './_base_/cpu-tier_128x128.py'
 ]
 

@@ -1,5 +1,5 @@
 # CPU tier of SADI-Net's baseline (the paper's basic-block hourglass, as
-# ../td-hm_basic-hourglass_2xb32-210e_mpii-256x256.py: no dilated branch, no
+# ../td-hm_basic-hourglass8_2xb32-210e_mpii-256x256.py: no dilated branch, no
 # SE, no SFM/DLM, heatmap loss only) at the size of the SADI-Net CPU tier:
 # 2 stacks of 32 channels, 128x128, batch 16, on the same recipe
 # (./_base_/sadinet-recipe_lsp-128x128.py).

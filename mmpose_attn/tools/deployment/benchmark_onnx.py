@@ -115,8 +115,8 @@ PAIRS = {
         'SPCNet': ('configs/spcnet/spcnet_dilated-hourglass8-r2_4xb12-170e_mpii-256x256.py',  # noqa: E501
                    'configs/spcnet/td-hm_hourglass8_4xb12-170e_mpii-256x256.py',  # noqa: E501
                    None),
-        'SADI-Net': ('configs/sadinet/sadinet_rfm-hourglass_2xb32-210e_mpii-256x256.py',  # noqa: E501
-                     'configs/sadinet/td-hm_basic-hourglass_2xb32-210e_mpii-256x256.py',  # noqa: E501
+        'SADI-Net': ('configs/sadinet/sadinet_rfm-hourglass8_2xb32-210e_mpii-256x256.py',  # noqa: E501
+                     'configs/sadinet/td-hm_basic-hourglass8_2xb32-210e_mpii-256x256.py',  # noqa: E501
                      None),
         'SG-HRNet': ('configs/sghrnet/sghrnet_hrnet-w32_1xb32-210e_coco-256x192.py',  # noqa: E501
                      'configs/sghrnet/td-hm_hrnet-w32_1xb32-210e_coco-256x192_sghrnet-recipe.py',  # noqa: E501

@@ -1,6 +1,6 @@
 # Table 1 protocol: six-scale image pyramid + flip (Sec. IV-C). Test-only;
 # train with the config without suffix.
-_base_ = ['./sadinet_rfm-hourglass_2xb32-210e_mpii-256x256.py']
+_base_ = ['./sadinet_rfm-hourglass8_2xb32-210e_mpii-256x256.py']
 
 model = dict(
     type='MultiScaleTopdownPoseEstimator',

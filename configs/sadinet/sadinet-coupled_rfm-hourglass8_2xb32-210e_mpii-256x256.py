@@ -5,7 +5,7 @@
 # behind the detached default; the likelihood's gradient, ~30,000x the
 # heatmap terms' on the hourglass, sets how the hourglass is trained
 # (README "Coupling").
-_base_ = ['./sadinet_rfm-hourglass_2xb32-210e_mpii-256x256.py']
+_base_ = ['./sadinet_rfm-hourglass8_2xb32-210e_mpii-256x256.py']
 
 model = dict(
     backbone=dict(feature_grad_scale=1.0), head=dict(h2_mode='coupled'))

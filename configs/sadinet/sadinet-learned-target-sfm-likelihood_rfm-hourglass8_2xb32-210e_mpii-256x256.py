@@ -3,7 +3,7 @@
 # Eq. 4 names, theta (the SFM and its regression) and xi (the flow), not the
 # hourglass: its gradient stops at the SFM's input features. The DLM still
 # changes the deployed model, through H1's target (README "Coupling").
-_base_ = ['./sadinet_rfm-hourglass_2xb32-210e_mpii-256x256.py']
+_base_ = ['./sadinet_rfm-hourglass8_2xb32-210e_mpii-256x256.py']
 
 model = dict(
     backbone=dict(feature_grad_scale=0.0), head=dict(h2_mode='learned_target'))

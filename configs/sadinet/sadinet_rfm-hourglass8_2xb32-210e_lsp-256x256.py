@@ -2,7 +2,7 @@
 # (mapped to the 14 LSP joints), "following previous methods [37]"; tested on
 # the 1000 LSP test images with PCK@0.2 (torso-normalised).
 _base_ = [
-    './sadinet_rfm-hourglass_2xb32-210e_mpii-256x256.py',
+    './sadinet_rfm-hourglass8_2xb32-210e_mpii-256x256.py',
     '../_base_/datasets/lsp_mpii_combined.py'
 ]
 

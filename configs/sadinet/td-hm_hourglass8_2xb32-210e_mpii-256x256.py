@@ -2,7 +2,7 @@
 # supervision), heatmap loss only, SADI-Net's training settings: the network
 # whose published MPII val scores are the "Hourglass" row of Tables 3-4. The
 # paper describes that baseline with basic blocks (Sec. IV-E1, Fig. 3(b)):
-# td-hm_basic-hourglass_*, the baseline of our Table 3-4 rows.
+# td-hm_basic-hourglass8_*, the baseline of our Table 3-4 rows.
 _base_ = ['./_base_/sadinet-recipe_mpii-256x256.py']
 
 model = dict(
