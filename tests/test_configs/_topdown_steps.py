@@ -141,3 +141,26 @@ def check_torso_pck(cfg, preds, batch, metainfo):
                               metainfo) == pytest.approx(expected)
     metrics = evaluate_with_config(cfg, placed, batch, metainfo)
     assert metrics['PCK'] == pytest.approx(expected)
+
+
+def _leaves(value, prefix=''):
+    """Every leaf setting of a config dict: dotted path -> value."""
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return {prefix: value}
+    leaves = {}
+    for key, item in items:
+        path = f'{prefix}.{key}' if prefix else str(key)
+        leaves.update(_leaves(item, path))
+    return leaves
+
+
+def config_changes(cfg, base):
+    """The resolved settings in which ``cfg`` differs from ``base``: dotted
+    path -> ``cfg``'s value (None where ``cfg`` lacks it)."""
+    ours, theirs = _leaves(cfg.to_dict()), _leaves(base.to_dict())
+    return {k: ours.get(k) for k in set(ours) | set(theirs)
+            if ours.get(k) != theirs.get(k)}

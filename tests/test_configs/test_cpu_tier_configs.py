@@ -17,7 +17,7 @@ from mmpose.registry import DATASETS, MODELS
 from mmpose_attn.data import SAMPLES_ROOT
 from mmpose_attn.tools.analysis.compare_training import overfit_config
 
-from _topdown_steps import check_torso_pck, checked_test_step
+from _topdown_steps import check_torso_pck, checked_test_step, config_changes
 
 CONFIG_ROOT = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs')
@@ -141,27 +141,10 @@ def test_every_cpu_tier_config_is_listed():
     }
 
 
-def _flat(value, prefix=''):
-    """Every leaf setting of a resolved config: dotted path -> value."""
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, (list, tuple)):
-        items = enumerate(value)
-    else:
-        return {prefix: value}
-    flat = {}
-    for key, item in items:
-        flat.update(_flat(item, f'{prefix}.{key}' if prefix else str(key)))
-    return flat
-
-
 @pytest.mark.parametrize('rel', sorted(ABLATIONS))
 def test_ablation_changes_only_its_settings(rel):
     base_rel, changes = ABLATIONS[rel]
-    ours, base = _flat(_load(rel).to_dict()), _flat(_load(base_rel).to_dict())
-    differ = {k: ours.get(k) for k in set(ours) | set(base)
-              if ours.get(k) != base.get(k)}
-    assert differ == changes
+    assert config_changes(_load(rel), _load(base_rel)) == changes
 
 
 @pytest.mark.parametrize('rel', sorted(PAPER))
