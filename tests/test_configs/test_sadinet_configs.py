@@ -74,6 +74,8 @@ CPU_TIER_RFM_ONLY = {
     'cpu_tier/ablations/td-hm_rfm-hourglass2-cpu-tier_1xb16-210e_mpii-128x128.py':  # noqa: E501
     'cpu_tier/td-hm_basic-hourglass2-cpu-tier_1xb16-210e_mpii-128x128.py',
 }
+# Table 4's "Hourglass + SFM-DLM" row at the CPU tier.
+CPU_TIER_SFM_DLM = 'cpu_tier/ablations/sadinet-sfm-dlm_hourglass2-cpu-tier_1xb16-210e_lsp-128x128.py'  # noqa: E501
 TINY = {'sadinet_rfm-hourglass-tiny_1xb8-1e_toy-mpii-64x64.py'}
 
 
@@ -576,3 +578,18 @@ def test_cpu_tier_rfm_only_is_the_baseline_with_rfm_units(config_root, rel):
         'model.backbone.dilated_branch': True
     }
     assert _units(MODELS.build(_tiny_model(cfg))) == 'rfm'
+
+
+def test_cpu_tier_sfm_dlm_is_sadinet_on_basic_units(config_root):
+    """Table 4's "Hourglass + SFM-DLM" at the CPU tier: the SADI-Net LSP CPU
+    tier (SFM, DLM, default coupling) with the basic-block units of the
+    CPU-tier baseline, nothing else."""
+    cfg = _load(config_root, CPU_TIER_SFM_DLM)
+    assert config_changes(cfg, _load(config_root, CPU_TIER_LSP)) == {
+        'model.backbone.se_ratio': None,
+        'model.backbone.dilated_branch': False
+    }
+    assert _coupling(cfg) == DEFAULT_COUPLING
+    model = MODELS.build(_tiny_model(cfg))
+    assert _units(model) == 'basic'
+    assert type(model.head).__name__ == 'DLMHead'

@@ -170,6 +170,15 @@ def test_command_line_run_writes_table_json_and_picture(tmp_path, capsys):
     for record in row['records']:
         assert 0 <= record['metrics_before']['PCK'] <= 1
         assert record['s_per_iter'] > 0
+        assert record['threads'] == torch.get_num_threads()
+    # at the same thread count a seed reproduces its run bit for bit
+    ct.main([SPCNET, '--iters', '2', '--seeds', '0', '--overfit', '--out',
+             str(tmp_path / 'again'), '--no-pictures', '--cfg-options',
+             'model.test_cfg.flip_test=False'])
+    with open(tmp_path / 'again' / 'results.json') as f:
+        [again] = json.load(f)['rows'][0]['records']
+    assert again['losses'] == seed0['losses']
+    assert again['metrics_after'] == seed0['metrics_after']
     for seed in (0, 1):
         # each job logs to its own work dir: PCK before and after, once each
         [scalars] = (out / name / f'seed{seed}').glob(

@@ -68,6 +68,9 @@ are the median over the run (data
 loading included, validation excluded); peak memory is the growth of the
 process's resident set (CPU) or of the CUDA allocator's peak over the job
 (:class:`~measure.PeakMemory`, the core shared with ``benchmark``).
+A seed reproduces a run bit for bit at the same thread count (recorded
+in each job's record: ``OMP_NUM_THREADS``); another count reorders the
+CPU's floating-point sums, and the runs drift apart over the iterations.
 """
 import argparse
 import copy
@@ -80,6 +83,7 @@ import time
 from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.hooks import Hook
 from mmengine.utils import ProgressBar
@@ -326,7 +330,7 @@ def run_job(cfg: Config, iters: int, seed: int, work_dir: str,
             val_interval: Optional[int] = None) -> dict:
     """Train one config for one seed; returns its record (validation curve,
     metrics before and after, the image ids each validation saw, losses,
-    seconds per iteration, peak memory)."""
+    seconds per iteration, peak memory, torch's thread count)."""
     from mmengine.runner import Runner
 
     cfg = job_config(cfg, iters, seed, work_dir, batch_size, val_interval)
@@ -346,7 +350,10 @@ def run_job(cfg: Config, iters: int, seed: int, work_dir: str,
         val_img_ids=hook.val_img_ids[0], losses=hook.losses,
         loss_first=hook.losses[0], loss_last=hook.losses[-1],
         s_per_iter=float(np.median(hook.iter_times)),
-        peak_mb=hook.peak.bytes / 2**20)
+        peak_mb=hook.peak.bytes / 2**20,
+        # a run is bit-identical only at the same thread count: it sets the
+        # order of the CPU's floating-point sums
+        threads=torch.get_num_threads())
     if picture:
         from mmpose_attn.tools.analysis.training_pictures import \
             draw_training_picture
@@ -507,8 +514,8 @@ def draw_curves(rows: List[dict], path: str, title: str = '') -> None:
     from matplotlib.figure import Figure
 
     # one legend under both panels: config names are long
-    legend_lines = math.ceil(len(rows) / 2)
-    height = 4.5 + 0.22 * legend_lines
+    legend_height = 0.22 * math.ceil(len(rows) / 2)  # inches, 2 columns
+    height = 4.5 + legend_height
     fig = Figure(figsize=(12, height))
     FigureCanvasAgg(fig)
     ax_val, ax_loss = fig.subplots(1, 2)
@@ -541,7 +548,7 @@ def draw_curves(rows: List[dict], path: str, title: str = '') -> None:
                if ax_val.lines else ax_loss.get_legend_handles_labels())
     fig.legend(*handles, loc='lower center',
                ncol=2, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, (0.22 * legend_lines + 0.1) / height, 1, 1))
+    fig.tight_layout(rect=(0, (legend_height + 0.1) / height, 1, 1))
     fig.savefig(path, dpi=100)
 
 
