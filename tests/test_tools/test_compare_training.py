@@ -74,6 +74,22 @@ def test_jobs_drop_every_pretrained_initialisation():
         head=dict(sub=[dict(init_cfg=None)]))
 
 
+@pytest.mark.parametrize('sign', [1, -1])
+def test_curves_draw_a_loss_below_zero(tmp_path, sign):
+    """A likelihood loss (SADI-Net's DLM) goes below 0: its curve is drawn
+    as a positive one is, not dropped by a log axis."""
+    curve = [dict(iter=i, metrics=dict(PCK=0.1 * i)) for i in (0, 5, 10)]
+    losses = list(sign * np.geomspace(1., 1e-2, 100))
+    row = dict(config='a/b.py', metric='PCK',
+               records=[dict(curve=curve, losses=losses)])
+    ct.draw_curves([row], str(tmp_path / 'curves.png'))
+    picture = cv2.imread(str(tmp_path / 'curves.png'))
+    # C0's blue (BGR 180, 119, 31) in the loss panel, the right half
+    loss_panel = picture[:, picture.shape[1] // 2:].astype(int)
+    blue = (np.abs(loss_panel - (180, 119, 31)).sum(-1) < 60).sum()
+    assert blue > 300
+
+
 def test_summary_means_and_spreads_over_seeds():
     cfg = Config(dict(default_hooks=dict(checkpoint=dict(save_best='PCK'))))
     records = [

@@ -520,6 +520,7 @@ def draw_curves(rows: List[dict], path: str, title: str = '') -> None:
     FigureCanvasAgg(fig)
     ax_val, ax_loss = fig.subplots(1, 2)
     colours = [f'C{i % 10}' for i in range(len(rows))]
+    lowest_loss = np.inf
     for row, colour in zip(rows, colours):
         key, records = row['metric'], row['records']
         label = f'{_name(row["config"])} ({len(records)} seeds)'
@@ -535,13 +536,19 @@ def draw_curves(rows: List[dict], path: str, title: str = '') -> None:
         if n:
             loss = np.mean([r['losses'][:n] for r in records], axis=0)
             window = max(1, n // 50)
-            ax_loss.plot(np.arange(n)[window - 1:] + 1, _smooth(loss, window),
-                         color=colour, label=label)
+            loss = _smooth(loss, window)
+            lowest_loss = min(lowest_loss, loss.min())
+            ax_loss.plot(np.arange(n)[window - 1:] + 1, loss, color=colour,
+                         label=label)
     ax_val.set(xlabel='iteration', ylabel=f'validation {rows[0]["metric"]}',
                title=title or 'validation (mean ± std over seeds)')
     ax_loss.set(xlabel='iteration', ylabel='training loss',
                 title='training loss (mean over seeds, moving average)')
-    ax_loss.set_yscale('log')
+    # a likelihood loss (SADI-Net's DLM) goes below 0: log, linear near 0
+    if lowest_loss > 0:
+        ax_loss.set_yscale('log')
+    else:
+        ax_loss.set_yscale('symlog', linthresh=1e-3)
     for ax in (ax_val, ax_loss):
         ax.grid(alpha=0.3)
     handles = (ax_val.get_legend_handles_labels()
