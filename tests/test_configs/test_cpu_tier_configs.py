@@ -85,6 +85,23 @@ def _radius(r):
     }
 
 
+def _width(keys, channels):
+    return {f'model.{k}': channels for k in keys}
+
+
+def _hrnet_width(w):
+    """HRNet's branch widths (w, 2w, 4w, 8w; stage 1's bottleneck: 2w, as
+    HRNet-W32's 64) and the head's, leaf by leaf."""
+    stage_widths = {1: [2 * w]}
+    stage_widths.update({i: [w * 2**b for b in range(i)] for i in (2, 3, 4)})
+    changes = {
+        f'model.backbone.extra.stage{i}.num_channels.{b}': c
+        for i, widths in stage_widths.items() for b, c in enumerate(widths)
+    }
+    changes['model.head.in_channels'] = w
+    return changes
+
+
 ABLATIONS = {
     'spcnet/cpu_tier/ablations/td-hm_dilated-hourglass2-r2-cpu-tier_1xb16-170e_lsp-128x128.py':  # noqa: E501
     ('spcnet/cpu_tier/td-hm_hourglass2-cpu-tier_1xb16-170e_lsp-128x128.py', {
@@ -98,6 +115,19 @@ ABLATIONS = {
     (_SPC_LSP, {'model.neck.fusion': 'concat'}),
     ABLATIONS_R3: (_SG_LSP, _radius(1.5)),
     ABLATIONS_R9: (_SG_LSP, _radius(4.5)),
+    # the width check of the CPU tier (issue 19, item 4)
+    'spcnet/cpu_tier/ablations/td-hm_hourglass2-c64-cpu-tier_1xb16-170e_lsp-128x128.py':  # noqa: E501
+    ('spcnet/cpu_tier/td-hm_hourglass2-cpu-tier_1xb16-170e_lsp-128x128.py',
+     _width(('backbone.feat_channels', 'head.in_channels'), 64)),
+    'spcnet/cpu_tier/ablations/spcnet_dilated-hourglass2-r2-c64-cpu-tier_1xb16-170e_lsp-128x128.py':  # noqa: E501
+    (_SPC_LSP,
+     _width(('backbone.feat_channels', 'neck.in_channels',
+             'neck.out_channels', 'head.in_channels'), 64)),
+    'sghrnet/cpu_tier/ablations/td-hm_hrnet-w16-small-cpu-tier_1xb16-210e_lsp-128x96.py':  # noqa: E501
+    ('sghrnet/cpu_tier/td-hm_hrnet-w8-small-cpu-tier_1xb16-210e_lsp-128x96.py',
+     _hrnet_width(16)),
+    'sghrnet/cpu_tier/ablations/sghrnet_hrnet-w16-small-cpu-tier_1xb16-210e_lsp-128x96.py':  # noqa: E501
+    (_SG_LSP, _hrnet_width(16)),
 }
 
 
