@@ -68,9 +68,10 @@ are the median over the run (data
 loading included, validation excluded); peak memory is the growth of the
 process's resident set (CPU) or of the CUDA allocator's peak over the job
 (:class:`~measure.PeakMemory`, the core shared with ``benchmark``).
-A seed reproduces a run bit for bit at the same thread count (recorded
-in each job's record: ``OMP_NUM_THREADS``); another count reorders the
-CPU's floating-point sums, and the runs drift apart over the iterations.
+A seed reproduces a run bit for bit at the same thread count (torch's,
+set by ``OMP_NUM_THREADS``; each job's record keeps it as ``threads``);
+another count reorders the CPU's floating-point sums, and the runs drift
+apart over the iterations.
 """
 import argparse
 import copy
