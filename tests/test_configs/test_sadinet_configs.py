@@ -291,6 +291,7 @@ NON_TINY = {
     **VARIANTS,
     **{name: (14 if '_lsp-' in name else 16)
        for name in MS6},
+    CPU_TIER_SFM_DLM: 14,
 }
 
 
